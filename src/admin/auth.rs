@@ -1,0 +1,56 @@
+//! `/register`, `/login`, `/logout` — the reference authService contract.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::form::Fields;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let username = fields.required("username")?;
+    let password = fields.required("password")?;
+    let chat_id = fields
+        .first_of(&["telegramChatId", "telegram_chat_id", "chat_id"])
+        .ok_or_else(|| ApiError::missing("telegramChatId"))?;
+    let (user, token) = state.accounts.register(username, password, chat_id).await?;
+    let body = json!({
+        "state": 0,
+        "message": "registered",
+        "user_id": user.id,
+        "token": token,
+    });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn login(State(state): State<AppState>, fields: Fields) -> Result<Json<Value>, ApiError> {
+    let username = fields.required("username")?;
+    let password = fields.required("password")?;
+    let (_, token) = state.accounts.login(username, password).await?;
+    Ok(Json(json!({ "state": 0, "message": "logged in", "token": token })))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let token = super::bearer(&headers)
+        .or_else(|| fields.get("token").map(str::to_owned))
+        .ok_or_else(|| ApiError::unauthorized("missing token (Authorization: Bearer or a token field)"))?;
+    state.accounts.logout(&token).await?;
+    Ok(Json(json!({ "state": 0, "message": "logged out" })))
+}

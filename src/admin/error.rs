@@ -1,0 +1,94 @@
+//! The REST error format: always JSON, the reference's `state` and `message`
+//! fields, and a proper HTTP status. Internal causes are logged once, here,
+//! and never shown to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::accounts::AccountError;
+use crate::subscribe::SubscribeError;
+use crate::weather::WeatherError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub state: u8,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, state: u8, message: impl Into<String>) -> Self {
+        Self { status, state, message: message.into() }
+    }
+
+    /// Bad or missing input: 400, state 1.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 1, message)
+    }
+
+    pub fn missing(field: &str) -> Self {
+        Self::invalid(format!("missing field: {field}"))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 1, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, 1, message)
+    }
+
+    /// Logs the whole cause chain; the client only learns that it failed.
+    pub fn internal(err: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{err:#}"), "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, 1, "internal error, please retry later")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "state": self.state, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Invalid(e) => Self::invalid(e.to_string()),
+            e @ AccountError::Taken(_) => Self::new(StatusCode::CONFLICT, 2, e.to_string()),
+            e @ (AccountError::BadCredentials | AccountError::BadToken) => {
+                Self::unauthorized(e.to_string())
+            }
+            AccountError::Internal(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<SubscribeError> for ApiError {
+    fn from(err: SubscribeError) -> Self {
+        match err {
+            SubscribeError::Invalid(e) => Self::invalid(e.to_string()),
+            e @ SubscribeError::UnknownCity(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, 2, e.to_string())
+            }
+            e @ SubscribeError::TooMany(_) => Self::new(StatusCode::CONFLICT, 2, e.to_string()),
+            SubscribeError::Upstream(w) => upstream(w),
+            SubscribeError::Internal(e) => Self::internal(e),
+        }
+    }
+}
+
+/// The weather service failed us: 503 when it may come back (timeout,
+/// network, rate limit), 502 when it answered wrongly.
+fn upstream(err: WeatherError) -> ApiError {
+    tracing::warn!(error = %err, "weather provider failed during a request");
+    let status = if err.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    ApiError::new(status, 3, format!("the weather service is unavailable, try again later ({err})"))
+}

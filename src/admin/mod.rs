@@ -1,0 +1,67 @@
+//! The admin HTTP port: the reference system's REST contract (each route at
+//! its bare path and under the old gateway prefix), `/metrics` and `/healthz`.
+
+mod auth;
+mod error;
+mod form;
+mod observability;
+mod subscriptions;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
+use axum::middleware;
+use tower_http::cors::CorsLayer;
+
+pub use error::ApiError;
+pub use form::Fields;
+
+use crate::accounts::Accounts;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::subscribe::Subscriber;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub accounts: Accounts,
+    pub subscriber: Subscriber,
+    pub metrics: Metrics,
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .merge(auth::router())
+        .nest("/auth", auth::router())
+        .merge(subscriptions::router())
+        .nest("/city_serv", subscriptions::router())
+        .merge(observability::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(metrics, observability::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // The reference HTML clients run from another origin; tokens travel as
+        // bearer headers or fields, never cookies, so any origin may call.
+        .layer(CorsLayer::permissive())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, 1, "method not allowed on this route")
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}

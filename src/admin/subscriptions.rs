@@ -1,0 +1,141 @@
+//! `/cityevents/<token>` (the reference cityService), and the token-bearing
+//! `/subscriptions` routes to list and delete.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::form::Fields;
+use crate::accounts::Session;
+use crate::domain::CityName;
+use crate::store::Subscription;
+use crate::subscribe::Watch;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cityevents/{token}", post(city_event_with_path_token))
+        .route("/cityevents", post(city_event))
+        .route("/subscriptions", get(list).post(list_posted))
+        .route("/subscriptions/{id}", delete(remove))
+}
+
+/// The reference clients put the token in the path; kept for them only.
+async fn city_event_with_path_token(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    fields: Fields,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let session = state.accounts.authenticate(&token).await?;
+    subscribe(&state, &session, &fields).await
+}
+
+async fn city_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let session = authenticate(&state, &headers, &fields).await?;
+    subscribe(&state, &session, &fields).await
+}
+
+async fn subscribe(
+    state: &AppState,
+    session: &Session,
+    fields: &Fields,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.metrics.city_requests.inc();
+    let city = CityName::parse(fields.required("city_name")?).map_err(|e| ApiError::invalid(e.0))?;
+    let watch = Watch::parse(
+        fields.get("min_temp"),
+        fields.get("max_temp"),
+        fields.get("rain"),
+        fields.get("snow"),
+    )
+    .map_err(|e| ApiError::invalid(e.0))?;
+    let (sub, _place) = state.subscriber.subscribe(session.chat_id(), &city, &watch).await?;
+    let mut body = subscription_json(&sub);
+    body["state"] = json!(0);
+    body["message"] = json!(format!("subscribed to {}", place_label(&sub)));
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let session = authenticate(&state, &headers, &Fields::default()).await?;
+    list_for(&state, &session).await
+}
+
+async fn list_posted(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let session = authenticate(&state, &headers, &fields).await?;
+    list_for(&state, &session).await
+}
+
+async fn list_for(state: &AppState, session: &Session) -> Result<Json<Value>, ApiError> {
+    let subs = state
+        .store
+        .subscriptions_of_chat(session.chat_id())
+        .await
+        .map_err(ApiError::internal)?;
+    let list: Vec<Value> = subs.iter().map(subscription_json).collect();
+    Ok(Json(json!({ "state": 0, "subscriptions": list })))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let session = authenticate(&state, &headers, &Fields::default()).await?;
+    let id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("'{id}' is not a subscription id")))?;
+    let removed = state
+        .store
+        .delete_subscription(session.chat_id(), id)
+        .await
+        .map_err(ApiError::internal)?;
+    if !removed {
+        return Err(ApiError::not_found(format!("you have no subscription {id}")));
+    }
+    Ok(Json(json!({ "state": 0, "message": format!("subscription {id} removed") })))
+}
+
+/// Bearer header first, then a `token` field of the body.
+async fn authenticate(state: &AppState, headers: &HeaderMap, fields: &Fields) -> Result<Session, ApiError> {
+    let token = super::bearer(headers)
+        .or_else(|| fields.get("token").map(str::to_owned))
+        .ok_or_else(|| ApiError::unauthorized("missing token (Authorization: Bearer …)"))?;
+    Ok(state.accounts.authenticate(&token).await?)
+}
+
+fn place_label(sub: &Subscription) -> String {
+    if sub.country.is_empty() {
+        sub.city.clone()
+    } else {
+        format!("{}, {}", sub.city, sub.country)
+    }
+}
+
+fn subscription_json(sub: &Subscription) -> Value {
+    json!({
+        "id": sub.id,
+        "city": sub.city,
+        "country": sub.country,
+        "latitude": sub.latitude,
+        "longitude": sub.longitude,
+        "min_temp": sub.t_min,
+        "max_temp": sub.t_max,
+        "rain": sub.rain,
+        "snow": sub.snow,
+        "active": sub.active,
+        "created_at": sub.created_at,
+    })
+}

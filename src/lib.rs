@@ -1,0 +1,16 @@
+//! meteobot: a Telegram weather-alert bot, its REST admin port and SLA manager,
+//! in one process on one SQLite file. `main.rs` only parses configuration and
+//! calls [`startup::App`]; tests build the same `App` on port 0.
+
+pub mod accounts;
+pub mod admin;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod secret;
+pub mod shutdown;
+pub mod startup;
+pub mod store;
+pub mod subscribe;
+pub mod telemetry;
+pub mod weather;

@@ -1,0 +1,100 @@
+//! Builds the whole application from a [`Config`]: store, provider, accounts,
+//! admin HTTP port. `main` and the integration tests use exactly this.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::accounts::{self, Accounts};
+use crate::admin::{self, AppState};
+use crate::config::{Config, ProviderKind};
+use crate::metrics::Metrics;
+use crate::shutdown;
+use crate::store::Store;
+use crate::subscribe::Subscriber;
+use crate::weather::{self, Instrumented, OpenMeteo, OpenWeatherMap, WeatherProvider};
+
+pub struct App {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: axum::Router,
+    store: Store,
+    metrics: Metrics,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url).await?;
+        let metrics = Metrics::new();
+        let provider = build_provider(&config, &metrics)?;
+        let secret = accounts::jwt_secret(config.jwt_secret.as_ref(), &store).await?;
+        let accounts = Accounts::new(store.clone(), &secret, config.token_ttl, metrics.clone());
+        let state = AppState {
+            store: store.clone(),
+            accounts,
+            subscriber: Subscriber::new(store.clone(), provider),
+            metrics: metrics.clone(),
+        };
+        let listener = TcpListener::bind(config.admin_addr)
+            .await
+            .with_context(|| format!("cannot listen on ADMIN_ADDR {}", config.admin_addr))?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(%local_addr, provider = ?config.provider, "admin port listening");
+        Ok(Self { listener, local_addr, router: admin::router(state), store, metrics })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Runs until Ctrl-C / SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown::os_signal()).await
+    }
+
+    /// Runs until `signal` resolves, then lets every task finish its current
+    /// unit of work (in-flight HTTP requests complete) and closes the store.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (trigger, mut listener) = shutdown::channel();
+        tokio::spawn(async move {
+            signal.await;
+            trigger.trigger();
+        });
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { listener.stopped().await });
+        let result = server.await.context("admin HTTP server failed");
+        self.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn build_provider(config: &Config, metrics: &Metrics) -> anyhow::Result<Arc<dyn WeatherProvider>> {
+    let client = weather::http_client(config.weather_timeout);
+    let inner: Arc<dyn WeatherProvider> = match config.provider {
+        ProviderKind::OpenMeteo => Arc::new(OpenMeteo::new(
+            client,
+            config.open_meteo_api_url.clone(),
+            config.open_meteo_geocoding_url.clone(),
+        )),
+        ProviderKind::OpenWeatherMap => {
+            let key = config
+                .owm_api_key
+                .clone()
+                .context("OWM_API_KEY is required with openweathermap")?;
+            Arc::new(OpenWeatherMap::new(client, config.owm_api_url.clone(), key))
+        }
+    };
+    Ok(Arc::new(Instrumented::new(inner, metrics.clone())))
+}

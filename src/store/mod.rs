@@ -1,0 +1,91 @@
+//! The one SQLite store. All SQL of the crate lives here and in `migrations/`.
+//! WAL lets the REST port read while a worker writes; the busy timeout turns
+//! short write contention into waiting instead of errors.
+
+mod settings;
+mod subscriptions;
+mod tokens;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use subscriptions::{NewSubscription, Subscription};
+pub use users::{NewUser, User};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A write that broke a UNIQUE constraint, told apart from other failures.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates the database.
+    pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(database_url)
+            .with_context(|| format!("DATABASE_URL '{database_url}' is not a SQLite URL"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database {database_url}"))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("cannot apply database migrations")?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a UNIQUE violation to `Conflict(what)`, anything else to `Other`.
+fn conflict_or(err: sqlx::Error, what: &'static str, context: &'static str) -> WriteError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return WriteError::Conflict(what);
+        }
+    }
+    WriteError::Other(anyhow::Error::new(err).context(context))
+}
+
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Store;
+
+    /// A migrated store on a fresh temporary file (kept alive by the guard).
+    pub async fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("test.db").display());
+        (Store::connect(&url).await.expect("store"), dir)
+    }
+}

@@ -1,0 +1,139 @@
+//! Subscriptions, each with the location resolved at subscribe time.
+
+use anyhow::Context;
+
+use super::{Store, now_unix};
+use crate::domain::{ChatId, TemperatureBand};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Subscription {
+    pub id: i64,
+    pub chat_id: i64,
+    pub city: String,
+    pub country: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub t_min: Option<f64>,
+    pub t_max: Option<f64>,
+    pub rain: bool,
+    pub snow: bool,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+pub struct NewSubscription<'a> {
+    pub chat_id: ChatId,
+    pub city: &'a str,
+    pub country: &'a str,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub band: TemperatureBand,
+    pub rain: bool,
+    pub snow: bool,
+}
+
+const COLUMNS: &str =
+    "id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, active, created_at";
+
+impl Store {
+    /// Inserts unless the chat already has `limit` subscriptions: the count and
+    /// the insert are one statement, so two concurrent requests cannot both
+    /// slip under the limit. `Ok(None)` means the limit was reached.
+    pub async fn insert_subscription(
+        &self,
+        new: NewSubscription<'_>,
+        limit: u32,
+    ) -> anyhow::Result<Option<Subscription>> {
+        let sql = format!(
+            "INSERT INTO subscriptions
+                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?1) < ?11
+             RETURNING {COLUMNS}"
+        );
+        sqlx::query_as::<_, Subscription>(&sql)
+            .bind(new.chat_id.get())
+            .bind(new.city)
+            .bind(new.country)
+            .bind(new.latitude)
+            .bind(new.longitude)
+            .bind(new.band.min().map(|t| t.celsius()))
+            .bind(new.band.max().map(|t| t.celsius()))
+            .bind(new.rain)
+            .bind(new.snow)
+            .bind(now_unix())
+            .bind(i64::from(limit))
+            .fetch_optional(&self.pool)
+            .await
+            .context("inserting a subscription")
+    }
+
+    pub async fn subscriptions_of_chat(&self, chat_id: ChatId) -> anyhow::Result<Vec<Subscription>> {
+        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id");
+        sqlx::query_as::<_, Subscription>(&sql)
+            .bind(chat_id.get())
+            .fetch_all(&self.pool)
+            .await
+            .context("listing a chat's subscriptions")
+    }
+
+    /// Deletes one of the chat's own subscriptions; `false` when there is no
+    /// such id *in this chat* (someone else's id looks exactly like a missing one).
+    pub async fn delete_subscription(&self, chat_id: ChatId, id: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ? AND chat_id = ?")
+            .bind(id)
+            .bind(chat_id.get())
+            .execute(&self.pool)
+            .await
+            .context("deleting a subscription")?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Temperature;
+    use crate::store::test_support::temp_store;
+
+    fn rome(chat: i64) -> NewSubscription<'static> {
+        NewSubscription {
+            chat_id: ChatId::new(chat).unwrap(),
+            city: "Rome",
+            country: "IT",
+            latitude: 41.89,
+            longitude: 12.51,
+            band: TemperatureBand::new(
+                Some(Temperature::new(5.0).unwrap()),
+                Some(Temperature::new(30.0).unwrap()),
+            )
+            .unwrap(),
+            rain: true,
+            snow: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn insert_list_delete_stay_within_the_chat() {
+        let (store, _dir) = temp_store().await;
+        let sub = store.insert_subscription(rome(7), 20).await.unwrap().unwrap();
+        assert_eq!((sub.t_min, sub.t_max, sub.rain, sub.snow, sub.active), (Some(5.0), Some(30.0), true, false, true));
+        let chat7 = ChatId::new(7).unwrap();
+        let chat8 = ChatId::new(8).unwrap();
+        assert_eq!(store.subscriptions_of_chat(chat7).await.unwrap(), vec![sub.clone()]);
+        assert!(store.subscriptions_of_chat(chat8).await.unwrap().is_empty());
+        assert!(!store.delete_subscription(chat8, sub.id).await.unwrap());
+        assert!(store.delete_subscription(chat7, sub.id).await.unwrap());
+        assert!(!store.delete_subscription(chat7, sub.id).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_limit_is_enforced() {
+        let (store, _dir) = temp_store().await;
+        for _ in 0..3 {
+            assert!(store.insert_subscription(rome(1), 3).await.unwrap().is_some());
+        }
+        assert!(store.insert_subscription(rome(1), 3).await.unwrap().is_none());
+        assert!(store.insert_subscription(rome(2), 3).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,50 @@
+//! Revoked token ids (JWT `jti`), checked on every authenticated request.
+
+use anyhow::Context;
+
+use super::{Store, now_unix};
+
+impl Store {
+    /// Revokes a token id; revoking twice is fine. Expired entries are pruned
+    /// on the way: past their expiry the signature check refuses them anyway.
+    pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await.context("revoke: begin")?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await
+            .context("pruning revoked tokens")?;
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .context("revoking a token")?;
+        tx.commit().await.context("revoke: commit")
+    }
+
+    pub async fn is_token_revoked(&self, jti: &str) -> anyhow::Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await
+            .context("checking a revoked token")?;
+        Ok(found.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn revocation_is_remembered_and_idempotent() {
+        let (store, _dir) = temp_store().await;
+        let exp = chrono::Utc::now().timestamp() + 60;
+        assert!(!store.is_token_revoked("a").await.unwrap());
+        store.revoke_token("a", exp).await.unwrap();
+        store.revoke_token("a", exp).await.unwrap();
+        assert!(store.is_token_revoked("a").await.unwrap());
+        assert!(!store.is_token_revoked("b").await.unwrap());
+    }
+}

@@ -1,0 +1,198 @@
+//! Subscribing: parse what the user asked for, resolve the city once through
+//! the weather provider, and store the subscription with its coordinates.
+//! Shared by the REST port and (later) the bot.
+
+use std::sync::Arc;
+
+use crate::domain::{ChatId, CityName, ParseError, Temperature, TemperatureBand, parse_flag};
+use crate::store::{NewSubscription, Store, Subscription};
+use crate::weather::{Place, WeatherError, WeatherProvider};
+
+/// More than this many subscriptions per chat is refused.
+pub const MAX_SUBSCRIPTIONS_PER_CHAT: u32 = 20;
+
+/// What to watch, parsed and checked, before the city is resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watch {
+    pub band: TemperatureBand,
+    pub rain: bool,
+    pub snow: bool,
+}
+
+impl Watch {
+    /// Bounds may be empty / `-` / `none`; flags may be missing (= no).
+    pub fn parse(
+        min: Option<&str>,
+        max: Option<&str>,
+        rain: Option<&str>,
+        snow: Option<&str>,
+    ) -> Result<Self, ParseError> {
+        let min = parse_bound("minimum temperature", min)?;
+        let max = parse_bound("maximum temperature", max)?;
+        let band = TemperatureBand::new(min, max)?;
+        let rain = parse_optional_flag("rain", rain)?;
+        let snow = parse_optional_flag("snow", snow)?;
+        if band.is_unbounded() && !rain && !snow {
+            return Err(ParseError::new(
+                "nothing to watch: set a minimum or maximum temperature, rain or snow",
+            ));
+        }
+        Ok(Self { band, rain, snow })
+    }
+}
+
+fn parse_bound(what: &str, raw: Option<&str>) -> Result<Option<Temperature>, ParseError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => Temperature::parse_optional(raw).map_err(|e| ParseError::new(format!("{what}: {e}"))),
+    }
+}
+
+fn parse_optional_flag(what: &str, raw: Option<&str>) -> Result<bool, ParseError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(raw) => parse_flag(raw).map_err(|e| ParseError::new(format!("{what}: {e}"))),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("{0}")]
+    Invalid(#[from] ParseError),
+    #[error("no city called '{0}' was found")]
+    UnknownCity(String),
+    #[error("this chat already has {0} subscriptions, the most allowed: remove one first")]
+    TooMany(u32),
+    #[error("the weather service could not look up the city: {0}")]
+    Upstream(#[from] WeatherError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Clone)]
+pub struct Subscriber {
+    store: Store,
+    provider: Arc<dyn WeatherProvider>,
+}
+
+impl Subscriber {
+    pub fn new(store: Store, provider: Arc<dyn WeatherProvider>) -> Self {
+        Self { store, provider }
+    }
+
+    /// Every match for a name, best first; an unknown name is an error.
+    pub async fn resolve(&self, city: &CityName) -> Result<Vec<Place>, SubscribeError> {
+        let places = self.provider.geocode(city.as_str()).await?;
+        if places.is_empty() {
+            return Err(SubscribeError::UnknownCity(city.as_str().to_owned()));
+        }
+        Ok(places)
+    }
+
+    /// Resolves the city (several matches: the most populous) and stores the
+    /// subscription. Nothing is stored on any error.
+    pub async fn subscribe(
+        &self,
+        chat: ChatId,
+        city: &CityName,
+        watch: &Watch,
+    ) -> Result<(Subscription, Place), SubscribeError> {
+        let places = self.resolve(city).await?;
+        let place = most_populous(places);
+        let sub = self.subscribe_at(chat, &place, watch).await?;
+        Ok((sub, place))
+    }
+
+    /// Stores a subscription at an already resolved place.
+    pub async fn subscribe_at(
+        &self,
+        chat: ChatId,
+        place: &Place,
+        watch: &Watch,
+    ) -> Result<Subscription, SubscribeError> {
+        let new = NewSubscription {
+            chat_id: chat,
+            city: &place.name,
+            country: &place.country,
+            latitude: round_coordinate(place.coordinates.latitude),
+            longitude: round_coordinate(place.coordinates.longitude),
+            band: watch.band,
+            rain: watch.rain,
+            snow: watch.snow,
+        };
+        let sub = self
+            .store
+            .insert_subscription(new, MAX_SUBSCRIPTIONS_PER_CHAT)
+            .await?
+            .ok_or(SubscribeError::TooMany(MAX_SUBSCRIPTIONS_PER_CHAT))?;
+        tracing::info!(subscription_id = sub.id, chat_id = chat.get(), city = %sub.city, "subscribed");
+        Ok(sub)
+    }
+}
+
+/// The most populous match; without populations (OpenWeatherMap), the
+/// provider's first, which is its best match.
+pub fn most_populous(places: Vec<Place>) -> Place {
+    let mut best: Option<Place> = None;
+    for place in places {
+        let better = match &best {
+            None => true,
+            Some(b) => place.population.unwrap_or(0) > b.population.unwrap_or(0),
+        };
+        if better {
+            best = Some(place);
+        }
+    }
+    best.expect("resolve() never returns an empty list")
+}
+
+/// Four decimals (~11 m): two subscriptions to the same city share one point,
+/// so the poller fetches it once.
+fn round_coordinate(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weather::Coordinates;
+    use proptest::prelude::*;
+
+    fn place(name: &str, population: Option<u64>) -> Place {
+        Place {
+            name: name.into(),
+            country: "IT".into(),
+            region: None,
+            coordinates: Coordinates { latitude: 1.0, longitude: 2.0 },
+            population,
+        }
+    }
+
+    #[test]
+    fn picks_the_most_populous_or_the_first() {
+        let p = most_populous(vec![place("a", Some(10)), place("b", Some(300)), place("c", None)]);
+        assert_eq!(p.name, "b");
+        assert_eq!(most_populous(vec![place("x", None), place("y", None)]).name, "x");
+    }
+
+    #[test]
+    fn watch_rules() {
+        let w = Watch::parse(Some("5"), Some("30"), Some("1"), Some("0")).unwrap();
+        assert_eq!((w.rain, w.snow), (true, false));
+        assert!(Watch::parse(Some("30"), Some("5"), None, None).is_err());
+        assert!(Watch::parse(None, None, Some("no"), Some("0")).is_err(), "nothing to watch");
+        assert!(Watch::parse(None, None, Some("sì"), None).unwrap().rain);
+        let e = Watch::parse(Some("hot"), None, None, None).unwrap_err();
+        assert!(e.0.starts_with("minimum temperature:"), "{e}");
+        assert!(Watch::parse(Some("1"), None, Some("maybe"), None).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn rounding_is_idempotent_and_close(v in -180.0f64..180.0) {
+            let r = round_coordinate(v);
+            prop_assert!((r - v).abs() <= 0.00005 + 1e-12);
+            prop_assert_eq!(round_coordinate(r), r);
+        }
+    }
+}

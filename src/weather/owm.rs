@@ -1,0 +1,321 @@
+//! OpenWeatherMap (API key in the `appid` query parameter): geocoding via
+//! `/geo/1.0/direct`, current weather one point per request (the free API has
+//! no batch endpoint), a few requests in flight at once.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use reqwest::{Client, Url};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use super::conditions::{owm_is_raining, owm_is_snowing};
+use super::http::{endpoint, get_body, malformed, parse_json, status_error};
+use super::{Coordinates, Observation, Place, WeatherError, WeatherProvider};
+use crate::secret::Secret;
+
+/// Enough to poll a few hundred places in seconds, few enough not to trip the
+/// free plan's per-minute limit in a burst.
+const MAX_IN_FLIGHT: usize = 8;
+const GEOCODING_RESULTS: &str = "5";
+/// Error bodies look like `{"cod":"404","message":"city not found"}`.
+const MESSAGE_FIELD: &str = "message";
+
+pub struct OpenWeatherMap {
+    client: Client,
+    base: Url,
+    api_key: Secret,
+}
+
+impl OpenWeatherMap {
+    pub fn new(client: Client, base: Url, api_key: Secret) -> Self {
+        Self {
+            client,
+            base,
+            api_key,
+        }
+    }
+
+    /// Every OpenWeatherMap URL carries the key: such a URL must not be
+    /// logged or put in an error.
+    fn keyed_url(&self, path: &str, params: &[(&str, &str)]) -> Url {
+        let mut url = endpoint(&self.base, path);
+        url.query_pairs_mut()
+            .extend_pairs(params)
+            .append_pair("appid", self.api_key.expose());
+        url
+    }
+
+    fn weather_url(&self, point: Coordinates) -> Url {
+        let lat = format!("{:.4}", point.latitude);
+        let lon = format!("{:.4}", point.longitude);
+        // Without `units=metric` the temperature would come in Kelvin.
+        let params = [("lat", lat.as_str()), ("lon", lon.as_str()), ("units", "metric")];
+        self.keyed_url("data/2.5/weather", &params)
+    }
+
+    /// A self-contained request for one point, ready to spawn.
+    fn observe_task(
+        &self,
+        index: usize,
+        point: Coordinates,
+    ) -> impl Future<Output = (usize, Result<Observation, WeatherError>)> + Send + 'static {
+        let client = self.client.clone();
+        let url = self.weather_url(point);
+        async move {
+            let answer = get_json::<CurrentAnswer>(&client, url).await;
+            (index, answer.and_then(CurrentAnswer::into_observation))
+        }
+    }
+
+    /// Last line of defence: the key is scrubbed from any text an upstream
+    /// might have echoed back (serde quotes offending values, messages vary).
+    fn hide_key(&self, err: WeatherError) -> WeatherError {
+        let key = self.api_key.expose();
+        if key.is_empty() {
+            return err;
+        }
+        let hide = |text: String| text.replace(key, "***");
+        match err {
+            WeatherError::Network(text) => WeatherError::Network(hide(text)),
+            WeatherError::Malformed(text) => WeatherError::Malformed(hide(text)),
+            WeatherError::UpstreamStatus { status, message } => WeatherError::UpstreamStatus {
+                status,
+                message: hide(message),
+            },
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl WeatherProvider for OpenWeatherMap {
+    fn name(&self) -> &'static str {
+        "openweathermap"
+    }
+
+    async fn geocode(&self, query: &str) -> Result<Vec<Place>, WeatherError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let url = self.keyed_url("geo/1.0/direct", &[("q", query), ("limit", GEOCODING_RESULTS)]);
+        let matches: Vec<GeoMatch> = get_json(&self.client, url)
+            .await
+            .map_err(|err| self.hide_key(err))?;
+        Ok(matches.into_iter().map(Place::from).collect())
+    }
+
+    async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
+        let mut results: Vec<Option<Result<Observation, WeatherError>>> = vec![None; points.len()];
+        let mut queue = points.iter().copied().enumerate();
+        // A JoinSet aborts its tasks when dropped, so a cancelled poll does
+        // not leave requests running behind it.
+        let mut in_flight = JoinSet::new();
+        for (index, point) in queue.by_ref().take(MAX_IN_FLIGHT) {
+            in_flight.spawn(self.observe_task(index, point));
+        }
+        while let Some(joined) = in_flight.join_next().await {
+            // A task that panicked loses its index; its slot stays empty below.
+            if let Ok((index, result)) = joined {
+                results[index] = Some(result);
+            }
+            if let Some((index, point)) = queue.next() {
+                in_flight.spawn(self.observe_task(index, point));
+            }
+        }
+        results
+            .into_iter()
+            .map(|slot| {
+                let result = slot.unwrap_or_else(|| {
+                    Err(WeatherError::Network("the request task failed".into()))
+                });
+                result.map_err(|err| self.hide_key(err))
+            })
+            .collect()
+    }
+}
+
+/// GET and parse, also catching the error `cod` OpenWeatherMap may put in a
+/// 200 answer.
+async fn get_json<T: DeserializeOwned>(client: &Client, url: Url) -> Result<T, WeatherError> {
+    let body = get_body(client, url, MESSAGE_FIELD).await?;
+    let value: Value = parse_json(&body)?;
+    if let Some(code) = error_cod(&value) {
+        return Err(status_error(code, None, &body, MESSAGE_FIELD));
+    }
+    serde_json::from_value(value).map_err(|err| malformed(&err))
+}
+
+/// The `cod` of an error answer. It is a number on some endpoints and a
+/// string on others (`401` vs `"404"`), so both are read; anything below 400
+/// or unreadable is not an error.
+fn error_cod(value: &Value) -> Option<u16> {
+    let code = match value.get("cod")? {
+        Value::Number(number) => number.as_u64()?,
+        Value::String(text) => text.trim().parse().ok()?,
+        _ => return None,
+    };
+    u16::try_from(code).ok().filter(|code| *code >= 400)
+}
+
+/// One `/geo/1.0/direct` match.
+#[derive(Deserialize)]
+struct GeoMatch {
+    name: String,
+    lat: f64,
+    lon: f64,
+    country: Option<String>,
+    state: Option<String>,
+}
+
+impl From<GeoMatch> for Place {
+    fn from(found: GeoMatch) -> Self {
+        Place {
+            name: found.name,
+            country: found.country.unwrap_or_default().to_uppercase(),
+            region: found.state.filter(|state| !state.trim().is_empty()),
+            coordinates: Coordinates {
+                latitude: found.lat,
+                longitude: found.lon,
+            },
+            population: None,
+        }
+    }
+}
+
+/// The parts of `/data/2.5/weather` the alert rules need.
+#[derive(Deserialize)]
+struct CurrentAnswer {
+    main: Main,
+    #[serde(default)]
+    weather: Vec<Condition>,
+    rain: Option<Precipitation>,
+    snow: Option<Precipitation>,
+    dt: i64,
+}
+
+#[derive(Deserialize)]
+struct Main {
+    temp: f64,
+}
+
+#[derive(Deserialize)]
+struct Condition {
+    main: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `rain` / `snow` blocks appear only when it falls, with `1h` and/or `3h`.
+#[derive(Deserialize)]
+struct Precipitation {
+    #[serde(rename = "1h")]
+    last_hour: Option<f64>,
+}
+
+impl CurrentAnswer {
+    fn into_observation(self) -> Result<Observation, WeatherError> {
+        let fell = |block: &Option<Precipitation>| {
+            block
+                .as_ref()
+                .and_then(|block| block.last_hour)
+                .is_some_and(|mm| mm > 0.0)
+        };
+        let raining =
+            self.weather.iter().any(|c| owm_is_raining(&c.main)) || fell(&self.rain);
+        let snowing =
+            self.weather.iter().any(|c| owm_is_snowing(&c.main)) || fell(&self.snow);
+        let observed_at = DateTime::from_timestamp(self.dt, 0)
+            .ok_or_else(|| malformed(&format!("dt {} out of range", self.dt)))?;
+        let description = self
+            .weather
+            .into_iter()
+            .map(|c| c.description)
+            .find(|text| !text.trim().is_empty());
+        Ok(Observation {
+            temperature_c: self.main.temp,
+            raining,
+            snowing,
+            observed_at,
+            description,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn judge(answer: Value) -> Observation {
+        serde_json::from_value::<CurrentAnswer>(answer)
+            .unwrap()
+            .into_observation()
+            .unwrap()
+    }
+
+    #[test]
+    fn cod_is_read_as_number_or_string() {
+        assert_eq!(error_cod(&json!({ "cod": 401, "message": "x" })), Some(401));
+        assert_eq!(error_cod(&json!({ "cod": "404", "message": "x" })), Some(404));
+        assert_eq!(error_cod(&json!({ "cod": 200 })), None);
+        assert_eq!(error_cod(&json!({ "cod": "200" })), None);
+        assert_eq!(error_cod(&json!({ "cod": "oops" })), None);
+        assert_eq!(error_cod(&json!({ "cod": null })), None);
+        assert_eq!(error_cod(&json!([{ "cod": 500 }])), None);
+    }
+
+    #[test]
+    fn rain_and_snow_come_from_groups_or_amounts() {
+        let base = json!({ "main": { "temp": 3.5 }, "dt": 1_717_243_200, "weather": [] });
+        let with = |extra: Value| {
+            let mut answer = base.clone();
+            for (key, value) in extra.as_object().unwrap() {
+                answer[key] = value.clone();
+            }
+            let obs = judge(answer);
+            (obs.raining, obs.snowing)
+        };
+        assert_eq!(with(json!({})), (false, false));
+        let group = |main: &str| json!({ "weather": [{ "main": main, "description": "d" }] });
+        assert_eq!(with(group("Clouds")), (false, false));
+        assert_eq!(with(group("Drizzle")), (true, false));
+        assert_eq!(with(group("Thunderstorm")), (true, false));
+        assert_eq!(with(group("Snow")), (false, true));
+        assert_eq!(with(json!({ "rain": { "1h": 0.3 } })), (true, false));
+        assert_eq!(with(json!({ "rain": { "3h": 2.0 } })), (false, false));
+        assert_eq!(with(json!({ "snow": { "1h": 1.2 } })), (false, true));
+        assert_eq!(with(json!({ "rain": { "1h": 0.0 } })), (false, false));
+    }
+
+    #[test]
+    fn description_is_the_first_nonempty_one() {
+        let obs = judge(json!({
+            "main": { "temp": 10.0 }, "dt": 0,
+            "weather": [{ "main": "Mist", "description": "" }, { "main": "Rain", "description": "light rain" }]
+        }));
+        assert_eq!(obs.description.as_deref(), Some("light rain"));
+        assert_eq!(obs.temperature_c, 10.0);
+        assert_eq!(obs.observed_at.timestamp(), 0);
+    }
+
+    #[test]
+    fn hide_key_scrubs_every_text() {
+        let provider = OpenWeatherMap::new(
+            Client::new(),
+            Url::parse("http://h").unwrap(),
+            Secret::new("k3y"),
+        );
+        let err = provider.hide_key(WeatherError::Malformed("bad value \"k3y\"".into()));
+        assert_eq!(err, WeatherError::Malformed("bad value \"***\"".into()));
+        let url = provider.weather_url(Coordinates { latitude: 1.0, longitude: -2.5 });
+        assert_eq!(
+            url.as_str(),
+            "http://h/data/2.5/weather?lat=1.0000&lon=-2.5000&units=metric&appid=k3y"
+        );
+    }
+}
