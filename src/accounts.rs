@@ -90,7 +90,11 @@ impl Accounts {
         let hash = hash_password(password).await?;
         let user = self
             .store
-            .insert_user(NewUser { username: &username, password_hash: &hash, chat_id })
+            .insert_user(NewUser {
+                username: &username,
+                password_hash: &hash,
+                chat_id,
+            })
             .await
             .map_err(|e| match e {
                 WriteError::Conflict(what) => AccountError::Taken(what),
@@ -102,7 +106,11 @@ impl Accounts {
         Ok((user, token))
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> Result<(User, String), AccountError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(User, String), AccountError> {
         let user = self
             .store
             .user_by_name(username.trim())
@@ -129,14 +137,20 @@ impl Accounts {
             return Err(AccountError::BadToken);
         }
         let user_id: i64 = claims.sub.parse().map_err(|_| AccountError::BadToken)?;
-        let user = self.store.user_by_id(user_id).await?.ok_or(AccountError::BadToken)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AccountError::BadToken)?;
         Ok(Session { user, claims })
     }
 
     /// Revokes the token: every later use is refused.
     pub async fn logout(&self, token: &str) -> Result<Session, AccountError> {
         let session = self.authenticate(token).await?;
-        self.store.revoke_token(&session.claims.jti, session.claims.exp).await?;
+        self.store
+            .revoke_token(&session.claims.jti, session.claims.exp)
+            .await?;
         tracing::info!(user_id = session.user.id, "logged out");
         Ok(session)
     }
@@ -167,7 +181,10 @@ pub async fn jwt_secret(configured: Option<&Secret>, store: &Store) -> anyhow::R
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    store.setting_or_insert(JWT_SECRET_SETTING, &fresh).await.map(Secret::new)
+    store
+        .setting_or_insert(JWT_SECRET_SETTING, &fresh)
+        .await
+        .map(Secret::new)
 }
 
 /// argon2id with a random salt; on a blocking thread (tens of ms of CPU).
@@ -203,7 +220,10 @@ mod tests {
     async fn accounts() -> (Accounts, tempfile::TempDir) {
         let (store, dir) = temp_store().await;
         let secret = jwt_secret(None, &store).await.unwrap();
-        (Accounts::new(store, &secret, Duration::from_secs(3600), Metrics::new()), dir)
+        (
+            Accounts::new(store, &secret, Duration::from_secs(3600), Metrics::new()),
+            dir,
+        )
     }
 
     #[tokio::test]
@@ -213,7 +233,11 @@ mod tests {
         let b = hash_password(p).await.unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b);
-        assert!(verify_password("correct horse".into(), a.clone()).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), a.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong horse".into(), a).await.unwrap());
     }
 
@@ -231,13 +255,31 @@ mod tests {
         let (acc, _dir) = accounts().await;
         let (user, token) = acc.register("ada", "secret1", "42").await.unwrap();
         assert_eq!(acc.authenticate(&token).await.unwrap().user, user);
-        assert!(matches!(acc.register("ada", "secret1", "43").await, Err(AccountError::Taken(_))));
-        assert!(matches!(acc.login("ada", "nope-nope").await, Err(AccountError::BadCredentials)));
-        assert!(matches!(acc.login("bob", "secret1").await, Err(AccountError::BadCredentials)));
+        assert!(matches!(
+            acc.register("ada", "secret1", "43").await,
+            Err(AccountError::Taken(_))
+        ));
+        assert!(matches!(
+            acc.login("ada", "nope-nope").await,
+            Err(AccountError::BadCredentials)
+        ));
+        assert!(matches!(
+            acc.login("bob", "secret1").await,
+            Err(AccountError::BadCredentials)
+        ));
         let (_, token2) = acc.login("ada", "secret1").await.unwrap();
         acc.logout(&token).await.unwrap();
-        assert!(matches!(acc.authenticate(&token).await, Err(AccountError::BadToken)));
-        assert!(acc.authenticate(&token2).await.is_ok(), "other sessions stay valid");
-        assert!(matches!(acc.authenticate("garbage").await, Err(AccountError::BadToken)));
+        assert!(matches!(
+            acc.authenticate(&token).await,
+            Err(AccountError::BadToken)
+        ));
+        assert!(
+            acc.authenticate(&token2).await.is_ok(),
+            "other sessions stay valid"
+        );
+        assert!(matches!(
+            acc.authenticate("garbage").await,
+            Err(AccountError::BadToken)
+        ));
     }
 }

@@ -21,7 +21,11 @@ pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:8080";
 
 /// Raw command line / environment, exactly as the operator wrote it.
 #[derive(Debug, Parser)]
-#[command(name = "meteobot", version, about = "Telegram weather alerts, REST admin port and SLA manager")]
+#[command(
+    name = "meteobot",
+    version,
+    about = "Telegram weather alerts, REST admin port and SLA manager"
+)]
 pub struct Args {
     /// Bot token from @BotFather (never logged).
     #[arg(long, env = "TELOXIDE_TOKEN", hide_env_values = true)]
@@ -121,7 +125,10 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { variable, message: message.into() }
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -135,7 +142,13 @@ impl Config {
             ));
         }
         let admin_addr: SocketAddr = args.admin_addr.trim().parse().map_err(|_| {
-            bad("ADMIN_ADDR", format!("'{}' is not an address like 127.0.0.1:8080", args.admin_addr))
+            bad(
+                "ADMIN_ADDR",
+                format!(
+                    "'{}' is not an address like 127.0.0.1:8080",
+                    args.admin_addr
+                ),
+            )
         })?;
         let admin_token = non_empty(args.admin_token).map(Secret::new);
         if !admin_addr.ip().is_loopback() && admin_token.is_none() {
@@ -145,10 +158,10 @@ impl Config {
             ));
         }
         let jwt_secret = non_empty(args.jwt_secret).map(Secret::new);
-        if let Some(secret) = &jwt_secret {
-            if secret.expose().len() < 16 {
-                return Err(bad("JWT_SECRET", "too short: use at least 16 characters"));
-            }
+        if let Some(secret) = &jwt_secret
+            && secret.expose().len() < 16
+        {
+            return Err(bad("JWT_SECRET", "too short: use at least 16 characters"));
         }
         Ok(Self {
             telegram_token: non_empty(args.teloxide_token).map(Secret::new),
@@ -221,7 +234,10 @@ fn parse_provider(raw: &str) -> Result<ProviderKind, ConfigError> {
 
 pub fn parse_duration(variable: &'static str, raw: &str) -> Result<Duration, ConfigError> {
     let value = humantime::parse_duration(raw.trim()).map_err(|_| {
-        bad(variable, format!("'{raw}' is not a duration (write e.g. 30s, 5m, 1h)"))
+        bad(
+            variable,
+            format!("'{raw}' is not a duration (write e.g. 30s, 5m, 1h)"),
+        )
     })?;
     if value.is_zero() {
         return Err(bad(variable, "must be longer than zero"));
@@ -230,10 +246,13 @@ pub fn parse_duration(variable: &'static str, raw: &str) -> Result<Duration, Con
 }
 
 fn parse_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| bad(variable, format!("'{raw}' is not a URL ({e})")))?;
+    let url =
+        Url::parse(raw.trim()).map_err(|e| bad(variable, format!("'{raw}' is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(variable, format!("'{raw}' must be an http:// or https:// URL")));
+        return Err(bad(
+            variable,
+            format!("'{raw}' must be an http:// or https:// URL"),
+        ));
     }
     Ok(url)
 }
@@ -247,7 +266,10 @@ fn parse_database_url(raw: &str) -> Result<String, ConfigError> {
     if raw.starts_with("sqlite:") {
         Ok(raw.to_owned())
     } else {
-        Err(bad("DATABASE_URL", format!("'{raw}' is not a sqlite: URL (e.g. sqlite:meteobot.db)")))
+        Err(bad(
+            "DATABASE_URL",
+            format!("'{raw}' is not a sqlite: URL (e.g. sqlite:meteobot.db)"),
+        ))
     }
 }
 
@@ -256,8 +278,12 @@ fn parse_chat_ids(raw: &str) -> Result<Vec<i64>, ConfigError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| bad("ADMIN_CHAT_IDS", format!("'{s}' is not a chat id (a whole number)")))
+            s.parse::<i64>().map_err(|_| {
+                bad(
+                    "ADMIN_CHAT_IDS",
+                    format!("'{s}' is not a chat id (a whole number)"),
+                )
+            })
         })
         .collect()
 }
@@ -266,17 +292,20 @@ fn parse_chat_ids(raw: &str) -> Result<Vec<i64>, ConfigError> {
 mod tests {
     use super::*;
 
-    /// Parses flags only; `--`-style values win over any environment.
+    /// Parses flags only (a flag wins over the environment); the base flags
+    /// are added unless the case sets them itself.
     fn config(extra: &[&str]) -> Result<Config, ConfigError> {
-        let mut argv = vec![
-            "meteobot",
-            "--database-url",
-            "sqlite::memory:",
-            "--weather-provider",
-            "open-meteo",
-            "--admin-addr",
-            "127.0.0.1:0",
+        let base = [
+            ("--database-url", "sqlite::memory:"),
+            ("--weather-provider", "open-meteo"),
+            ("--admin-addr", "127.0.0.1:0"),
         ];
+        let mut argv = vec!["meteobot"];
+        for (flag, value) in base {
+            if !extra.contains(&flag) {
+                argv.extend([flag, value]);
+            }
+        }
         argv.extend_from_slice(extra);
         Config::from_args(Args::try_parse_from(argv).expect("flags parse"))
     }
@@ -293,7 +322,10 @@ mod tests {
         let e = config(&["--poll-interval", "soon"]).unwrap_err();
         assert_eq!(e.variable, "POLL_INTERVAL");
         assert!(e.to_string().starts_with("POLL_INTERVAL: 'soon'"));
-        assert_eq!(config(&["--remind-interval", "0s"]).unwrap_err().variable, "REMIND_INTERVAL");
+        assert_eq!(
+            config(&["--remind-interval", "0s"]).unwrap_err().variable,
+            "REMIND_INTERVAL"
+        );
     }
 
     #[test]
@@ -306,8 +338,13 @@ mod tests {
     fn owm_needs_a_key_that_is_never_printed() {
         let e = config(&["--weather-provider", "openweathermap"]).unwrap_err();
         assert_eq!(e.variable, "OWM_API_KEY");
-        let c = config(&["--weather-provider", "openweathermap", "--owm-api-key", "k3y-value"])
-            .unwrap();
+        let c = config(&[
+            "--weather-provider",
+            "openweathermap",
+            "--owm-api-key",
+            "k3y-value",
+        ])
+        .unwrap();
         assert!(!format!("{c:?}").contains("k3y-value"));
     }
 
@@ -316,19 +353,35 @@ mod tests {
         let e = config(&["--admin-addr", "0.0.0.0:8080"]).unwrap_err();
         assert_eq!(e.variable, "ADMIN_ADDR");
         assert!(config(&["--admin-addr", "0.0.0.0:8080", "--admin-token", "t"]).is_ok());
-        assert_eq!(config(&["--admin-addr", "localhost"]).unwrap_err().variable, "ADMIN_ADDR");
+        assert_eq!(
+            config(&["--admin-addr", "localhost"]).unwrap_err().variable,
+            "ADMIN_ADDR"
+        );
     }
 
     #[test]
     fn chat_ids_and_urls_are_checked() {
         let c = config(&["--admin-chat-ids", "1, -1002, 3"]).unwrap();
         assert_eq!(c.admin_chat_ids, vec![1, -1002, 3]);
-        assert_eq!(config(&["--admin-chat-ids", "1,x"]).unwrap_err().variable, "ADMIN_CHAT_IDS");
         assert_eq!(
-            config(&["--prometheus-url", "ftp://x"]).unwrap_err().variable,
+            config(&["--admin-chat-ids", "1,x"]).unwrap_err().variable,
+            "ADMIN_CHAT_IDS"
+        );
+        assert_eq!(
+            config(&["--prometheus-url", "ftp://x"])
+                .unwrap_err()
+                .variable,
             "PROMETHEUS_URL"
         );
-        assert_eq!(config(&["--database-url", "mysql://x"]).unwrap_err().variable, "DATABASE_URL");
-        assert_eq!(config(&["--jwt-secret", "short"]).unwrap_err().variable, "JWT_SECRET");
+        assert_eq!(
+            config(&["--database-url", "mysql://x"])
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            config(&["--jwt-secret", "short"]).unwrap_err().variable,
+            "JWT_SECRET"
+        );
     }
 }

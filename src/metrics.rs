@@ -28,22 +28,17 @@ impl Metrics {
             "Accounts created over REST or in chat",
         ))
         .expect("valid metric");
-        let logged_users = IntCounter::with_opts(Opts::new(
-            "logged_users_total",
-            "Successful logins",
-        ))
-        .expect("valid metric");
+        let logged_users =
+            IntCounter::with_opts(Opts::new("logged_users_total", "Successful logins"))
+                .expect("valid metric");
         let city_requests = IntCounter::with_opts(Opts::new(
             "users_city_request_total",
             "Subscription requests for a city",
         ))
         .expect("valid metric");
         let api_response_time = HistogramVec::new(
-            HistogramOpts::new(
-                "api_response_time_seconds",
-                "Weather API response time",
-            )
-            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new("api_response_time_seconds", "Weather API response time")
+                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["provider", "call"],
         )
         .expect("valid metric");
@@ -57,7 +52,9 @@ impl Metrics {
                 "http_request_duration_seconds",
                 "Admin HTTP request duration by route",
             )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route", "status"],
         )
         .expect("valid metric");

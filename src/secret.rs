@@ -106,12 +106,16 @@ mod tests {
 
     #[test]
     fn redacts_owm_appid() {
-        let url = "https://api.openweathermap.org/data/2.5/weather?lat=1&lon=2&appid=abc123&units=metric";
+        let url =
+            "https://api.openweathermap.org/data/2.5/weather?lat=1&lon=2&appid=abc123&units=metric";
         assert_eq!(
             redact_url(url),
             "https://api.openweathermap.org/data/2.5/weather?lat=1&lon=2&appid=***&units=metric"
         );
-        assert_eq!(redact_url("http://x/geo?appid=abc"), "http://x/geo?appid=***");
+        assert_eq!(
+            redact_url("http://x/geo?appid=abc"),
+            "http://x/geo?appid=***"
+        );
     }
 
     #[test]

@@ -42,8 +42,14 @@ impl App {
             .await
             .with_context(|| format!("cannot listen on ADMIN_ADDR {}", config.admin_addr))?;
         let local_addr = listener.local_addr().context("reading the bound address")?;
-        tracing::info!(%local_addr, provider = ?config.provider, "admin port listening");
-        Ok(Self { listener, local_addr, router: admin::router(state), store, metrics })
+        tracing::info!(provider = ?config.provider, "app built");
+        Ok(Self {
+            listener,
+            local_addr,
+            router: admin::router(state),
+            store,
+            metrics,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -60,12 +66,17 @@ impl App {
 
     /// Runs until Ctrl-C / SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown::os_signal()).await
+        let signal = shutdown::os_signal().context("installing signal handlers")?;
+        self.run_until(signal).await
     }
 
     /// Runs until `signal` resolves, then lets every task finish its current
     /// unit of work (in-flight HTTP requests complete) and closes the store.
-    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(local_addr = %self.local_addr, "admin port listening");
         let (trigger, mut listener) = shutdown::channel();
         tokio::spawn(async move {
             signal.await;

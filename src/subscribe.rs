@@ -44,7 +44,9 @@ impl Watch {
 fn parse_bound(what: &str, raw: Option<&str>) -> Result<Option<Temperature>, ParseError> {
     match raw {
         None => Ok(None),
-        Some(raw) => Temperature::parse_optional(raw).map_err(|e| ParseError::new(format!("{what}: {e}"))),
+        Some(raw) => {
+            Temperature::parse_optional(raw).map_err(|e| ParseError::new(format!("{what}: {e}")))
+        }
     }
 }
 
@@ -163,16 +165,26 @@ mod tests {
             name: name.into(),
             country: "IT".into(),
             region: None,
-            coordinates: Coordinates { latitude: 1.0, longitude: 2.0 },
+            coordinates: Coordinates {
+                latitude: 1.0,
+                longitude: 2.0,
+            },
             population,
         }
     }
 
     #[test]
     fn picks_the_most_populous_or_the_first() {
-        let p = most_populous(vec![place("a", Some(10)), place("b", Some(300)), place("c", None)]);
+        let p = most_populous(vec![
+            place("a", Some(10)),
+            place("b", Some(300)),
+            place("c", None),
+        ]);
         assert_eq!(p.name, "b");
-        assert_eq!(most_populous(vec![place("x", None), place("y", None)]).name, "x");
+        assert_eq!(
+            most_populous(vec![place("x", None), place("y", None)]).name,
+            "x"
+        );
     }
 
     #[test]
@@ -180,7 +192,10 @@ mod tests {
         let w = Watch::parse(Some("5"), Some("30"), Some("1"), Some("0")).unwrap();
         assert_eq!((w.rain, w.snow), (true, false));
         assert!(Watch::parse(Some("30"), Some("5"), None, None).is_err());
-        assert!(Watch::parse(None, None, Some("no"), Some("0")).is_err(), "nothing to watch");
+        assert!(
+            Watch::parse(None, None, Some("no"), Some("0")).is_err(),
+            "nothing to watch"
+        );
         assert!(Watch::parse(None, None, Some("sì"), None).unwrap().rain);
         let e = Watch::parse(Some("hot"), None, None, None).unwrap_err();
         assert!(e.0.starts_with("minimum temperature:"), "{e}");

@@ -1,6 +1,8 @@
 //! Logging: tracing to stderr, filtered by `RUST_LOG`. Secrets never reach a
 //! log line because they are `Secret`s and URLs go through `redact_url`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; a bad filter falls back to `info` with a
@@ -13,6 +15,8 @@ pub fn init(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true)
         .try_init();
     if let Some(e) = bad_filter {

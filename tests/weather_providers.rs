@@ -141,7 +141,11 @@ async fn open_meteo_many_locations_take_one_request_and_keep_order() {
         .collect();
     assert_eq!(
         judged,
-        [(18.0, false, false), (12.5, true, false), (-2.0, false, true)]
+        [
+            (18.0, false, false),
+            (12.5, true, false),
+            (-2.0, false, true)
+        ]
     );
 }
 
@@ -427,9 +431,11 @@ async fn owm_current_asks_for_metric_units_with_the_key() {
         .and(query_param("lon", "9.1900"))
         .and(query_param("units", "metric"))
         .and(query_param("appid", OWM_KEY))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(owm_weather("Rain", "light rain", 14.2)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(owm_weather(
+            "Rain",
+            "light rain",
+            14.2,
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -452,7 +458,10 @@ async fn owm_rain_and_snow_from_groups_and_amounts() {
     let cases = [
         (owm_weather("Clear", "clear sky", 25.0), (false, false)),
         (owm_weather("Drizzle", "light drizzle", 12.0), (true, false)),
-        (owm_weather("Thunderstorm", "thunderstorm", 20.0), (true, false)),
+        (
+            owm_weather("Thunderstorm", "thunderstorm", 20.0),
+            (true, false),
+        ),
         (owm_weather("Snow", "light snow", -3.0), (false, true)),
         (rain_amount, (true, false)),
         (snow_amount, (false, true)),
@@ -503,7 +512,10 @@ async fn owm_runs_a_bounded_number_of_requests_and_keeps_order() {
     let points: Vec<_> = (0..20).map(|i| point(f64::from(i), 0.0)).collect();
     let results = owm(&server).current(&points).await;
 
-    let temps: Vec<f64> = results.into_iter().map(|r| r.unwrap().temperature_c).collect();
+    let temps: Vec<f64> = results
+        .into_iter()
+        .map(|r| r.unwrap().temperature_c)
+        .collect();
     assert_eq!(temps, (0..20).map(f64::from).collect::<Vec<_>>());
     let mut times = arrivals.0.lock().unwrap().clone();
     times.sort();
@@ -675,11 +687,14 @@ fn assert_key_hidden(err: &WeatherError) {
 
 #[tokio::test]
 async fn the_api_key_never_appears_in_an_error() {
-    let echoing_key = json!({ "cod": 500, "message": format!("bad appid={OWM_KEY} and {OWM_KEY}") });
+    let echoing_key =
+        json!({ "cod": 500, "message": format!("bad appid={OWM_KEY} and {OWM_KEY}") });
     let key_as_value = json!({ "main": { "temp": OWM_KEY }, "dt": 1, "weather": [] });
     let templates = [
-        ResponseTemplate::new(401).set_body_json(json!({ "cod": 401, "message": "Invalid API key" })),
-        ResponseTemplate::new(404).set_body_json(json!({ "cod": "404", "message": "city not found" })),
+        ResponseTemplate::new(401)
+            .set_body_json(json!({ "cod": 401, "message": "Invalid API key" })),
+        ResponseTemplate::new(404)
+            .set_body_json(json!({ "cod": "404", "message": "city not found" })),
         ResponseTemplate::new(429),
         ResponseTemplate::new(500).set_body_json(echoing_key.clone()),
         ResponseTemplate::new(200).set_body_json(echoing_key),
@@ -700,10 +715,24 @@ async fn the_api_key_never_appears_in_an_error() {
     // Nothing listens on the discard port: a connection error.
     let unreachable = owm_with("http://127.0.0.1:9", client());
     errors.push(unreachable.geocode("Rome").await.unwrap_err());
-    errors.extend(unreachable.current(&[point(1.0, 1.0)]).await.into_iter().filter_map(Result::err));
+    errors.extend(
+        unreachable
+            .current(&[point(1.0, 1.0)])
+            .await
+            .into_iter()
+            .filter_map(Result::err),
+    );
     assert!(errors.iter().any(|e| matches!(e, WeatherError::Network(_))));
-    assert!(errors.iter().any(|e| matches!(e, WeatherError::Malformed(_))));
-    assert!(errors.iter().any(|e| matches!(e, WeatherError::UpstreamStatus { .. })));
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, WeatherError::Malformed(_)))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, WeatherError::UpstreamStatus { .. }))
+    );
 
     for err in &errors {
         assert_key_hidden(err);

@@ -40,7 +40,9 @@ async fn login(State(state): State<AppState>, fields: Fields) -> Result<Json<Val
     let username = fields.required("username")?;
     let password = fields.required("password")?;
     let (_, token) = state.accounts.login(username, password).await?;
-    Ok(Json(json!({ "state": 0, "message": "logged in", "token": token })))
+    Ok(Json(
+        json!({ "state": 0, "message": "logged in", "token": token }),
+    ))
 }
 
 async fn logout(
@@ -50,7 +52,9 @@ async fn logout(
 ) -> Result<Json<Value>, ApiError> {
     let token = super::bearer(&headers)
         .or_else(|| fields.get("token").map(str::to_owned))
-        .ok_or_else(|| ApiError::unauthorized("missing token (Authorization: Bearer or a token field)"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing token (Authorization: Bearer or a token field)")
+        })?;
     state.accounts.logout(&token).await?;
     Ok(Json(json!({ "state": 0, "message": "logged out" })))
 }

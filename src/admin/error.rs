@@ -20,7 +20,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, state: u8, message: impl Into<String>) -> Self {
-        Self { status, state, message: message.into() }
+        Self {
+            status,
+            state,
+            message: message.into(),
+        }
     }
 
     /// Bad or missing input: 400, state 1.
@@ -43,7 +47,11 @@ impl ApiError {
     /// Logs the whole cause chain; the client only learns that it failed.
     pub fn internal(err: anyhow::Error) -> Self {
         tracing::error!(error = format!("{err:#}"), "request failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, 1, "internal error, please retry later")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            1,
+            "internal error, please retry later",
+        )
     }
 }
 
@@ -90,5 +98,9 @@ fn upstream(err: WeatherError) -> ApiError {
     } else {
         StatusCode::BAD_GATEWAY
     };
-    ApiError::new(status, 3, format!("the weather service is unavailable, try again later ({err})"))
+    ApiError::new(
+        status,
+        3,
+        format!("the weather service is unavailable, try again later ({err})"),
+    )
 }

@@ -60,7 +60,9 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             return Ok(Self::default());
         }
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if content_type.starts_with("application/json") || (content_type.is_empty() && looks_like_json) {
+        if content_type.starts_with("application/json")
+            || (content_type.is_empty() && looks_like_json)
+        {
             from_json(&bytes)
         } else {
             from_urlencoded(&bytes)
@@ -101,7 +103,9 @@ fn from_json(bytes: &[u8]) -> Result<Fields, ApiError> {
             Value::Bool(b) => if b { "1" } else { "0" }.to_owned(),
             Value::Number(n) => n.to_string(),
             Value::Array(_) | Value::Object(_) => {
-                return Err(ApiError::invalid(format!("field {name} must be a string, number or boolean")));
+                return Err(ApiError::invalid(format!(
+                    "field {name} must be a string, number or boolean"
+                )));
             }
         };
         fields.insert(name, text);
@@ -122,7 +126,10 @@ mod tests {
     #[test]
     fn json_values_become_strings() {
         let f = from_json(br#"{"a":"x","b":2.5,"c":true,"d":null}"#).unwrap();
-        assert_eq!((f.get("a"), f.get("b"), f.get("c"), f.get("d")), (Some("x"), Some("2.5"), Some("1"), None));
+        assert_eq!(
+            (f.get("a"), f.get("b"), f.get("c"), f.get("d")),
+            (Some("x"), Some("2.5"), Some("1"), None)
+        );
         assert!(from_json(b"[1]").is_err());
         assert!(from_json(b"{\"a\":{}}").is_err());
         assert!(from_json(b"{oops").is_err());
@@ -133,7 +140,10 @@ mod tests {
         let f = from_urlencoded(b"city_name=New+York&max_temp=&x=%C3%AC").unwrap();
         assert_eq!(f.required("city_name").unwrap(), "New York");
         assert_eq!(f.get("x"), Some("ì"));
-        assert_eq!(f.required("max_temp").unwrap_err().message, "missing field: max_temp");
+        assert_eq!(
+            f.required("max_temp").unwrap_err().message,
+            "missing field: max_temp"
+        );
         assert_eq!(f.first_of(&["max_temp", "x"]), Some("ì"));
     }
 }

@@ -42,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         .merge(observability::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(metrics, observability::track))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            observability::track,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // The reference HTML clients run from another origin; tokens travel as
         // bearer headers or fields, never cookies, so any origin may call.
@@ -55,7 +58,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, 1, "method not allowed on this route")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        1,
+        "method not allowed on this route",
+    )
 }
 
 /// The token of an `Authorization: Bearer …` header.

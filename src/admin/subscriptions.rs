@@ -48,7 +48,8 @@ async fn subscribe(
     fields: &Fields,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.metrics.city_requests.inc();
-    let city = CityName::parse(fields.required("city_name")?).map_err(|e| ApiError::invalid(e.0))?;
+    let city =
+        CityName::parse(fields.required("city_name")?).map_err(|e| ApiError::invalid(e.0))?;
     let watch = Watch::parse(
         fields.get("min_temp"),
         fields.get("max_temp"),
@@ -56,7 +57,10 @@ async fn subscribe(
         fields.get("snow"),
     )
     .map_err(|e| ApiError::invalid(e.0))?;
-    let (sub, _place) = state.subscriber.subscribe(session.chat_id(), &city, &watch).await?;
+    let (sub, _place) = state
+        .subscriber
+        .subscribe(session.chat_id(), &city, &watch)
+        .await?;
     let mut body = subscription_json(&sub);
     body["state"] = json!(0);
     body["message"] = json!(format!("subscribed to {}", place_label(&sub)));
@@ -103,13 +107,21 @@ async fn remove(
         .await
         .map_err(ApiError::internal)?;
     if !removed {
-        return Err(ApiError::not_found(format!("you have no subscription {id}")));
+        return Err(ApiError::not_found(format!(
+            "you have no subscription {id}"
+        )));
     }
-    Ok(Json(json!({ "state": 0, "message": format!("subscription {id} removed") })))
+    Ok(Json(
+        json!({ "state": 0, "message": format!("subscription {id} removed") }),
+    ))
 }
 
 /// Bearer header first, then a `token` field of the body.
-async fn authenticate(state: &AppState, headers: &HeaderMap, fields: &Fields) -> Result<Session, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    fields: &Fields,
+) -> Result<Session, ApiError> {
     let token = super::bearer(headers)
         .or_else(|| fields.get("token").map(str::to_owned))
         .ok_or_else(|| ApiError::unauthorized("missing token (Authorization: Bearer …)"))?;

@@ -72,10 +72,12 @@ pub struct ChatId(i64);
 
 impl ChatId {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let id: i64 = raw
-            .trim()
-            .parse()
-            .map_err(|_| ParseError::new(format!("'{}' is not a Telegram chat id (a whole number)", raw.trim())))?;
+        let id: i64 = raw.trim().parse().map_err(|_| {
+            ParseError::new(format!(
+                "'{}' is not a Telegram chat id (a whole number)",
+                raw.trim()
+            ))
+        })?;
         Self::new(id)
     }
 

@@ -11,12 +11,12 @@ pub struct TemperatureBand {
 impl TemperatureBand {
     /// The minimum must be below the maximum: an empty band would always alert.
     pub fn new(min: Option<Temperature>, max: Option<Temperature>) -> Result<Self, ParseError> {
-        if let (Some(lo), Some(hi)) = (min, max) {
-            if lo.celsius() >= hi.celsius() {
-                return Err(ParseError::new(format!(
-                    "the minimum ({lo}) must be below the maximum ({hi})"
-                )));
-            }
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo.celsius() >= hi.celsius()
+        {
+            return Err(ParseError::new(format!(
+                "the minimum ({lo}) must be below the maximum ({hi})"
+            )));
         }
         Ok(Self { min, max })
     }

@@ -29,7 +29,9 @@ impl CityName {
             return Err(ParseError::new("city name contains control characters"));
         }
         if !name.chars().any(char::is_alphabetic) {
-            return Err(ParseError::new(format!("'{name}' does not look like a city name")));
+            return Err(ParseError::new(format!(
+                "'{name}' does not look like a city name"
+            )));
         }
         Ok(Self(name))
     }
@@ -46,8 +48,14 @@ mod tests {
 
     #[test]
     fn cleans_up_what_users_type() {
-        assert_eq!(CityName::parse("  New   York ").unwrap().as_str(), "New York");
-        assert_eq!(CityName::parse("\"New York\"").unwrap().as_str(), "New York");
+        assert_eq!(
+            CityName::parse("  New   York ").unwrap().as_str(),
+            "New York"
+        );
+        assert_eq!(
+            CityName::parse("\"New York\"").unwrap().as_str(),
+            "New York"
+        );
         assert_eq!(CityName::parse("Forlì").unwrap().as_str(), "Forlì");
         assert!(CityName::parse("").is_err());
         assert!(CityName::parse("1234").is_err());

@@ -26,7 +26,10 @@ impl Temperature {
     pub fn parse_optional(raw: &str) -> Result<Option<Self>, ParseError> {
         let text = raw.trim();
         let lower = text.to_lowercase();
-        if matches!(lower.as_str(), "" | "-" | "none" | "nessuno" | "nessuna" | "null") {
+        if matches!(
+            lower.as_str(),
+            "" | "-" | "none" | "nessuno" | "nessuna" | "null"
+        ) {
             return Ok(None);
         }
         let number = lower
@@ -34,9 +37,11 @@ impl Temperature {
             .trim_end_matches('°')
             .trim()
             .replace(',', ".");
-        let value: f64 = number
-            .parse()
-            .map_err(|_| ParseError::new(format!("'{text}' is not a temperature (write e.g. 5 or -3.5)")))?;
+        let value: f64 = number.parse().map_err(|_| {
+            ParseError::new(format!(
+                "'{text}' is not a temperature (write e.g. 5 or -3.5)"
+            ))
+        })?;
         Self::new(value).map(Some)
     }
 
@@ -58,10 +63,34 @@ mod tests {
 
     #[test]
     fn spellings() {
-        assert_eq!(Temperature::parse_optional("30").unwrap().unwrap().celsius(), 30.0);
-        assert_eq!(Temperature::parse_optional(" -3.5 ").unwrap().unwrap().celsius(), -3.5);
-        assert_eq!(Temperature::parse_optional("12,5").unwrap().unwrap().celsius(), 12.5);
-        assert_eq!(Temperature::parse_optional("20°C").unwrap().unwrap().celsius(), 20.0);
+        assert_eq!(
+            Temperature::parse_optional("30")
+                .unwrap()
+                .unwrap()
+                .celsius(),
+            30.0
+        );
+        assert_eq!(
+            Temperature::parse_optional(" -3.5 ")
+                .unwrap()
+                .unwrap()
+                .celsius(),
+            -3.5
+        );
+        assert_eq!(
+            Temperature::parse_optional("12,5")
+                .unwrap()
+                .unwrap()
+                .celsius(),
+            12.5
+        );
+        assert_eq!(
+            Temperature::parse_optional("20°C")
+                .unwrap()
+                .unwrap()
+                .celsius(),
+            20.0
+        );
         for none in ["", "-", "none", "None", "nessuno"] {
             assert_eq!(Temperature::parse_optional(none), Ok(None), "{none}");
         }

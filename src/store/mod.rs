@@ -66,10 +66,10 @@ impl Store {
 
 /// Maps a UNIQUE violation to `Conflict(what)`, anything else to `Other`.
 fn conflict_or(err: sqlx::Error, what: &'static str, context: &'static str) -> WriteError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.is_unique_violation() {
-            return WriteError::Conflict(what);
-        }
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        return WriteError::Conflict(what);
     }
     WriteError::Other(anyhow::Error::new(err).context(context))
 }

@@ -68,7 +68,10 @@ impl Store {
             .context("inserting a subscription")
     }
 
-    pub async fn subscriptions_of_chat(&self, chat_id: ChatId) -> anyhow::Result<Vec<Subscription>> {
+    pub async fn subscriptions_of_chat(
+        &self,
+        chat_id: ChatId,
+    ) -> anyhow::Result<Vec<Subscription>> {
         let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id");
         sqlx::query_as::<_, Subscription>(&sql)
             .bind(chat_id.get())
@@ -116,11 +119,21 @@ mod tests {
     #[tokio::test]
     async fn insert_list_delete_stay_within_the_chat() {
         let (store, _dir) = temp_store().await;
-        let sub = store.insert_subscription(rome(7), 20).await.unwrap().unwrap();
-        assert_eq!((sub.t_min, sub.t_max, sub.rain, sub.snow, sub.active), (Some(5.0), Some(30.0), true, false, true));
+        let sub = store
+            .insert_subscription(rome(7), 20)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (sub.t_min, sub.t_max, sub.rain, sub.snow, sub.active),
+            (Some(5.0), Some(30.0), true, false, true)
+        );
         let chat7 = ChatId::new(7).unwrap();
         let chat8 = ChatId::new(8).unwrap();
-        assert_eq!(store.subscriptions_of_chat(chat7).await.unwrap(), vec![sub.clone()]);
+        assert_eq!(
+            store.subscriptions_of_chat(chat7).await.unwrap(),
+            vec![sub.clone()]
+        );
         assert!(store.subscriptions_of_chat(chat8).await.unwrap().is_empty());
         assert!(!store.delete_subscription(chat8, sub.id).await.unwrap());
         assert!(store.delete_subscription(chat7, sub.id).await.unwrap());
@@ -131,9 +144,27 @@ mod tests {
     async fn the_limit_is_enforced() {
         let (store, _dir) = temp_store().await;
         for _ in 0..3 {
-            assert!(store.insert_subscription(rome(1), 3).await.unwrap().is_some());
+            assert!(
+                store
+                    .insert_subscription(rome(1), 3)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
         }
-        assert!(store.insert_subscription(rome(1), 3).await.unwrap().is_none());
-        assert!(store.insert_subscription(rome(2), 3).await.unwrap().is_some());
+        assert!(
+            store
+                .insert_subscription(rome(1), 3)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .insert_subscription(rome(2), 3)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -75,21 +75,39 @@ mod tests {
         let (store, _dir) = temp_store().await;
         let name = Username::parse("'; DROP TABLE users; --").unwrap();
         let user = store
-            .insert_user(NewUser { username: &name, password_hash: "h", chat_id: ChatId::new(1).unwrap() })
+            .insert_user(NewUser {
+                username: &name,
+                password_hash: "h",
+                chat_id: ChatId::new(1).unwrap(),
+            })
             .await
             .unwrap();
         assert_eq!(user.username, name.as_str());
-        assert_eq!(store.user_by_name(name.as_str()).await.unwrap(), Some(user.clone()));
+        assert_eq!(
+            store.user_by_name(name.as_str()).await.unwrap(),
+            Some(user.clone())
+        );
         assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user));
 
         let again = store
-            .insert_user(NewUser { username: &name, password_hash: "h", chat_id: ChatId::new(2).unwrap() })
+            .insert_user(NewUser {
+                username: &name,
+                password_hash: "h",
+                chat_id: ChatId::new(2).unwrap(),
+            })
             .await;
         assert!(matches!(again, Err(WriteError::Conflict("this username"))));
         let other = Username::parse("other").unwrap();
         let same_chat = store
-            .insert_user(NewUser { username: &other, password_hash: "h", chat_id: ChatId::new(1).unwrap() })
+            .insert_user(NewUser {
+                username: &other,
+                password_hash: "h",
+                chat_id: ChatId::new(1).unwrap(),
+            })
             .await;
-        assert!(matches!(same_chat, Err(WriteError::Conflict("this Telegram chat id"))));
+        assert!(matches!(
+            same_chat,
+            Err(WriteError::Conflict("this Telegram chat id"))
+        ));
     }
 }

@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn endpoint_keeps_a_path_prefix_with_or_without_trailing_slash() {
         for base in ["http://h:1", "http://h:1/"] {
-            assert_eq!(endpoint(&url(base), "v1/search").as_str(), "http://h:1/v1/search");
+            assert_eq!(
+                endpoint(&url(base), "v1/search").as_str(),
+                "http://h:1/v1/search"
+            );
         }
         for base in ["http://h/proxy/om", "http://h/proxy/om/"] {
             assert_eq!(
@@ -173,9 +176,18 @@ mod tests {
 
     #[test]
     fn statuses_map_to_their_variants() {
-        assert_eq!(status_error(404, None, "", "reason"), WeatherError::NotFound);
-        assert_eq!(status_error(401, None, "", "message"), WeatherError::Unauthorized);
-        assert_eq!(status_error(403, None, "", "message"), WeatherError::Unauthorized);
+        assert_eq!(
+            status_error(404, None, "", "reason"),
+            WeatherError::NotFound
+        );
+        assert_eq!(
+            status_error(401, None, "", "message"),
+            WeatherError::Unauthorized
+        );
+        assert_eq!(
+            status_error(403, None, "", "message"),
+            WeatherError::Unauthorized
+        );
         let wait = Some(Duration::from_secs(30));
         assert_eq!(
             status_error(429, wait, "", "message"),
@@ -197,14 +209,21 @@ mod tests {
             status: 502,
             message: "Bad Gateway".into(),
         };
-        assert_eq!(status_error(502, None, "<html>oops</html>", "reason"), expected);
-        assert_eq!(status_error(502, None, r#"{"reason":7}"#, "reason"), expected);
+        assert_eq!(
+            status_error(502, None, "<html>oops</html>", "reason"),
+            expected
+        );
+        assert_eq!(
+            status_error(502, None, r#"{"reason":7}"#, "reason"),
+            expected
+        );
     }
 
     #[test]
     fn long_messages_are_clipped() {
         let body = serde_json::json!({ "message": "é".repeat(500) }).to_string();
-        let WeatherError::UpstreamStatus { message, .. } = status_error(500, None, &body, "message")
+        let WeatherError::UpstreamStatus { message, .. } =
+            status_error(500, None, &body, "message")
         else {
             panic!("expected UpstreamStatus");
         };
@@ -218,7 +237,10 @@ mod tests {
         assert_eq!(retry_after(&headers), None);
         headers.insert(RETRY_AFTER, " 120".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
-        headers.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&headers), None);
     }
 
@@ -232,9 +254,13 @@ mod tests {
     async fn a_network_error_never_shows_the_url() {
         // Port 9 (discard) on loopback: nothing listens, the connection is refused.
         let client = http_client(Duration::from_secs(2));
-        let err = get_body(&client, url("http://127.0.0.1:9/x?appid=SUPERSECRET"), "message")
-            .await
-            .unwrap_err();
+        let err = get_body(
+            &client,
+            url("http://127.0.0.1:9/x?appid=SUPERSECRET"),
+            "message",
+        )
+        .await
+        .unwrap_err();
         let WeatherError::Network(message) = &err else {
             panic!("expected Network, got {err:?}");
         };

@@ -16,6 +16,12 @@ pub struct Instrumented {
 
 impl Instrumented {
     pub fn new(inner: Arc<dyn WeatherProvider>, metrics: Metrics) -> Self {
+        // Touch the series so /metrics shows them (at 0) before the first call.
+        for call in ["geocode", "current"] {
+            metrics
+                .api_response_time
+                .with_label_values(&[inner.name(), call]);
+        }
         Self { inner, metrics }
     }
 

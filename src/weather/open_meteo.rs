@@ -57,7 +57,10 @@ impl OpenMeteo {
     }
 
     /// One request for the whole chunk: its failure is every point's failure.
-    async fn current_chunk(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
+    async fn current_chunk(
+        &self,
+        points: &[Coordinates],
+    ) -> Vec<Result<Observation, WeatherError>> {
         match self.fetch_chunk(points).await {
             Ok(locations) => locations.into_iter().map(observation).collect(),
             Err(err) => vec![Err(err); points.len()],
@@ -241,8 +244,14 @@ mod tests {
     #[test]
     fn forecast_url_lists_every_point_with_literal_commas() {
         let points = [
-            Coordinates { latitude: 52.52, longitude: 13.41 },
-            Coordinates { latitude: -33.868_82, longitude: 151.209_29 },
+            Coordinates {
+                latitude: 52.52,
+                longitude: 13.41,
+            },
+            Coordinates {
+                latitude: -33.868_82,
+                longitude: 151.209_29,
+            },
         ];
         let url = provider("http://h/om/").forecast_url(&points);
         assert_eq!(
@@ -295,8 +304,10 @@ mod tests {
 
     #[test]
     fn unix_time_and_utc_offset_are_honoured() {
-        let obs = observation(location(json!({ "time": 1_717_243_200, "temperature_2m": 0 })))
-            .unwrap();
+        let obs = observation(location(
+            json!({ "time": 1_717_243_200, "temperature_2m": 0 }),
+        ))
+        .unwrap();
         assert_eq!(obs.observed_at.timestamp(), 1_717_243_200);
         let local = json!({
             "utc_offset_seconds": 7200,
@@ -315,7 +326,10 @@ mod tests {
             json!({ "temperature_2m": 3.0 }),
         ] {
             let err = observation(location(current.clone())).unwrap_err();
-            assert!(matches!(err, WeatherError::Malformed(_)), "{current}: {err:?}");
+            assert!(
+                matches!(err, WeatherError::Malformed(_)),
+                "{current}: {err:?}"
+            );
         }
     }
 

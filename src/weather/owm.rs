@@ -53,7 +53,11 @@ impl OpenWeatherMap {
         let lat = format!("{:.4}", point.latitude);
         let lon = format!("{:.4}", point.longitude);
         // Without `units=metric` the temperature would come in Kelvin.
-        let params = [("lat", lat.as_str()), ("lon", lon.as_str()), ("units", "metric")];
+        let params = [
+            ("lat", lat.as_str()),
+            ("lon", lon.as_str()),
+            ("units", "metric"),
+        ];
         self.keyed_url("data/2.5/weather", &params)
     }
 
@@ -102,7 +106,10 @@ impl WeatherProvider for OpenWeatherMap {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let url = self.keyed_url("geo/1.0/direct", &[("q", query), ("limit", GEOCODING_RESULTS)]);
+        let url = self.keyed_url(
+            "geo/1.0/direct",
+            &[("q", query), ("limit", GEOCODING_RESULTS)],
+        );
         let matches: Vec<GeoMatch> = get_json(&self.client, url)
             .await
             .map_err(|err| self.hide_key(err))?;
@@ -225,10 +232,8 @@ impl CurrentAnswer {
                 .and_then(|block| block.last_hour)
                 .is_some_and(|mm| mm > 0.0)
         };
-        let raining =
-            self.weather.iter().any(|c| owm_is_raining(&c.main)) || fell(&self.rain);
-        let snowing =
-            self.weather.iter().any(|c| owm_is_snowing(&c.main)) || fell(&self.snow);
+        let raining = self.weather.iter().any(|c| owm_is_raining(&c.main)) || fell(&self.rain);
+        let snowing = self.weather.iter().any(|c| owm_is_snowing(&c.main)) || fell(&self.snow);
         let observed_at = DateTime::from_timestamp(self.dt, 0)
             .ok_or_else(|| malformed(&format!("dt {} out of range", self.dt)))?;
         let description = self
@@ -261,7 +266,10 @@ mod tests {
     #[test]
     fn cod_is_read_as_number_or_string() {
         assert_eq!(error_cod(&json!({ "cod": 401, "message": "x" })), Some(401));
-        assert_eq!(error_cod(&json!({ "cod": "404", "message": "x" })), Some(404));
+        assert_eq!(
+            error_cod(&json!({ "cod": "404", "message": "x" })),
+            Some(404)
+        );
         assert_eq!(error_cod(&json!({ "cod": 200 })), None);
         assert_eq!(error_cod(&json!({ "cod": "200" })), None);
         assert_eq!(error_cod(&json!({ "cod": "oops" })), None);
@@ -312,7 +320,10 @@ mod tests {
         );
         let err = provider.hide_key(WeatherError::Malformed("bad value \"k3y\"".into()));
         assert_eq!(err, WeatherError::Malformed("bad value \"***\"".into()));
-        let url = provider.weather_url(Coordinates { latitude: 1.0, longitude: -2.5 });
+        let url = provider.weather_url(Coordinates {
+            latitude: 1.0,
+            longitude: -2.5,
+        });
         assert_eq!(
             url.as_str(),
             "http://h/data/2.5/weather?lat=1.0000&lon=-2.5000&units=metric&appid=k3y"

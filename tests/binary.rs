@@ -1,0 +1,161 @@
+//! The `meteobot` binary as an operator meets it: `--help`, bad configuration
+//! (one line, exit 2), and a clean exit 0 on SIGTERM while serving.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_meteobot");
+
+/// A command with none of the operator's meteobot variables leaking in.
+fn meteobot() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "TELOXIDE_TOKEN",
+        "TELOXIDE_API_URL",
+        "DATABASE_URL",
+        "WEATHER_PROVIDER",
+        "OWM_API_KEY",
+        "OWM_API_URL",
+        "OPEN_METEO_API_URL",
+        "OPEN_METEO_GEOCODING_URL",
+        "POLL_INTERVAL",
+        "REMIND_INTERVAL",
+        "ADMIN_ADDR",
+        "ADMIN_TOKEN",
+        "ADMIN_CHAT_IDS",
+        "JWT_SECRET",
+        "PROMETHEUS_URL",
+        "SLA_EVAL_INTERVAL",
+        "RUST_LOG",
+        "TOKEN_TTL",
+        "WEATHER_TIMEOUT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn help_documents_every_variable() {
+    let out = meteobot().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "TELOXIDE_TOKEN",
+        "TELOXIDE_API_URL",
+        "DATABASE_URL",
+        "WEATHER_PROVIDER",
+        "OWM_API_KEY",
+        "OWM_API_URL",
+        "OPEN_METEO_API_URL",
+        "OPEN_METEO_GEOCODING_URL",
+        "POLL_INTERVAL",
+        "REMIND_INTERVAL",
+        "ADMIN_ADDR",
+        "ADMIN_TOKEN",
+        "ADMIN_CHAT_IDS",
+        "JWT_SECRET",
+        "PROMETHEUS_URL",
+        "SLA_EVAL_INTERVAL",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(var), "--help lacks {var}");
+    }
+}
+
+#[test]
+fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("x.db").display());
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("POLL_INTERVAL", "soon")], "POLL_INTERVAL"),
+        (&[("REMIND_INTERVAL", "-5m")], "REMIND_INTERVAL"),
+        (&[("WEATHER_PROVIDER", "accuweather")], "WEATHER_PROVIDER"),
+        (&[("WEATHER_PROVIDER", "openweathermap")], "OWM_API_KEY"),
+        (&[("ADMIN_ADDR", "0.0.0.0:8080")], "ADMIN_ADDR"),
+        (&[("ADMIN_ADDR", "nowhere")], "ADMIN_ADDR"),
+        (&[("SLA_EVAL_INTERVAL", "1 fortnight")], "SLA_EVAL_INTERVAL"),
+        (&[("ADMIN_CHAT_IDS", "12,abc")], "ADMIN_CHAT_IDS"),
+        (&[("OPEN_METEO_API_URL", "not a url")], "OPEN_METEO_API_URL"),
+    ];
+    for (env, variable) in cases {
+        let out = meteobot()
+            .env("DATABASE_URL", &db)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{env:?}: {err}");
+        assert!(err.contains(variable), "{env:?}: {err}");
+    }
+    // The flag spelling works the same way.
+    let out = meteobot()
+        .args(["--database-url", &db, "--poll-interval", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("POLL_INTERVAL"));
+}
+
+#[test]
+fn serves_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = meteobot()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite:{}", dir.path().join("m.db").display()),
+        )
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("OWM_API_KEY", "sekrit-key-value")
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read stderr on a thread so a silent child cannot hang the test.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut log = String::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("no 'listening' line within 30 s in:\n{log}");
+        };
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(pos) = line.find("local_addr=") {
+            let rest = &line[pos + "local_addr=".len()..];
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let resp = std::net::TcpStream::connect(&addr);
+    assert!(resp.is_ok(), "cannot connect to {addr}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(log.contains("stopped"), "no clean stop in:\n{log}");
+    assert!(
+        !log.contains("sekrit-key-value"),
+        "a secret reached the log"
+    );
+    assert!(dir.path().join("m.db").exists(), "the database was created");
+}

@@ -1,0 +1,175 @@
+//! Shared by the integration tests: the whole app on port 0 with a temp-file
+//! SQLite and a wiremock server standing in for the weather provider.
+#![allow(dead_code)] // each test crate uses a different part of this module
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use meteobot::config::Config;
+use meteobot::secret::Secret;
+use meteobot::startup::App;
+use meteobot::store::Store;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const JWT_SECRET: &str = "test-secret-of-enough-length";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub weather: MockServer,
+    pub store: Store,
+    _dir: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let weather = MockServer::start().await;
+    let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
+    let base = reqwest::Url::parse(&weather.uri()).unwrap();
+    config.open_meteo_api_url = base.clone();
+    config.open_meteo_geocoding_url = base.clone();
+    config.owm_api_url = base;
+    config.weather_timeout = Duration::from_millis(1500);
+    config.jwt_secret = Some(Secret::new(JWT_SECRET));
+    adjust(&mut config);
+    let app = App::build(config).await.expect("app builds");
+    let addr = app.local_addr();
+    let store = app.store().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        weather,
+        store,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let resp = self
+            .client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    pub async fn delete_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+
+    /// Registers `name` with chat id `chat` and returns the token.
+    pub async fn register(&self, name: &str, chat: i64) -> String {
+        let (status, body) = self
+            .post_json(
+                "/register",
+                json!({ "username": name, "password": "s3cret-pw", "telegramChatId": chat }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn subscriptions(&self, token: &str) -> Vec<Value> {
+        let (status, body) = self.get_auth("/subscriptions", token).await;
+        assert_eq!(status, 200, "{body}");
+        body["subscriptions"].as_array().unwrap().clone()
+    }
+
+    /// Geocoding answers for `name`: `(name, country, lat, lon, population)`.
+    pub async fn geocoding(&self, name: &str, places: &[(&str, &str, f64, f64, u64)]) {
+        let results: Vec<Value> = places
+            .iter()
+            .map(|(n, c, lat, lon, pop)| {
+                json!({ "id": 1, "name": n, "country_code": c, "latitude": lat, "longitude": lon,
+                        "population": pop, "admin1": "Region" })
+            })
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .and(query_param("name", name))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "results": results, "generationtime_ms": 0.5
+            })))
+            .mount(&self.weather)
+            .await;
+    }
+
+    /// Geocoding knows nothing about `name` (Open-Meteo omits `results`).
+    pub async fn geocoding_unknown(&self, name: &str) {
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .and(query_param("name", name))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({ "generationtime_ms": 0.3 })),
+            )
+            .mount(&self.weather)
+            .await;
+    }
+}
+
+async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
