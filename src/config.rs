@@ -45,6 +45,9 @@ pub struct Args {
     /// OpenWeatherMap base URL.
     #[arg(long, env = "OWM_API_URL", default_value = DEFAULT_OWM_API_URL)]
     pub owm_api_url: String,
+    /// OpenWeatherMap request budget per minute (the free plan allows 60).
+    #[arg(long, env = "OWM_CALLS_PER_MINUTE", default_value = "60")]
+    pub owm_calls_per_minute: String,
     /// Open-Meteo forecast base URL.
     #[arg(long, env = "OPEN_METEO_API_URL", default_value = DEFAULT_OPEN_METEO_API_URL)]
     pub open_meteo_api_url: String,
@@ -101,6 +104,7 @@ pub struct Config {
     pub provider: ProviderKind,
     pub owm_api_key: Option<Secret>,
     pub owm_api_url: Url,
+    pub owm_calls_per_minute: u32,
     pub open_meteo_api_url: Url,
     pub open_meteo_geocoding_url: Url,
     pub weather_timeout: Duration,
@@ -170,6 +174,7 @@ impl Config {
             provider,
             owm_api_key,
             owm_api_url: parse_url("OWM_API_URL", &args.owm_api_url)?,
+            owm_calls_per_minute: parse_rate("OWM_CALLS_PER_MINUTE", &args.owm_calls_per_minute)?,
             open_meteo_api_url: parse_url("OPEN_METEO_API_URL", &args.open_meteo_api_url)?,
             open_meteo_geocoding_url: parse_url(
                 "OPEN_METEO_GEOCODING_URL",
@@ -200,6 +205,7 @@ impl Config {
             provider: ProviderKind::OpenMeteo,
             owm_api_key: None,
             owm_api_url: url(DEFAULT_OWM_API_URL),
+            owm_calls_per_minute: 60,
             open_meteo_api_url: url(DEFAULT_OPEN_METEO_API_URL),
             open_meteo_geocoding_url: url(DEFAULT_OPEN_METEO_GEOCODING_URL),
             weather_timeout: Duration::from_secs(10),
@@ -243,6 +249,13 @@ pub fn parse_duration(variable: &'static str, raw: &str) -> Result<Duration, Con
         return Err(bad(variable, "must be longer than zero"));
     }
     Ok(value)
+}
+
+fn parse_rate(variable: &'static str, raw: &str) -> Result<u32, ConfigError> {
+    match raw.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(variable, format!("'{raw}' is not a positive whole number"))),
+    }
 }
 
 fn parse_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {

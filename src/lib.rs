@@ -3,14 +3,17 @@
 //! calls [`startup::App`]; tests build the same `App` on port 0.
 
 pub mod accounts;
+pub mod alerts;
 pub mod admin;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod notifier;
 pub mod secret;
 pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod subscribe;
 pub mod telemetry;
+pub mod text;
 pub mod weather;

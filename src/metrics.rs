@@ -3,7 +3,8 @@
 //! reference system where it had one.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -18,6 +19,34 @@ pub struct Metrics {
     pub weather_errors: IntCounterVec,
     /// Admin HTTP request duration by method, route template and status.
     pub http_request_duration: HistogramVec,
+    /// Weather API calls by provider (one per location with OWM, one per
+    /// chunk of ≤ 100 locations with Open-Meteo).
+    pub weather_calls: IntCounterVec,
+    pub poll_cycle_duration: Histogram,
+    /// Distinct locations fetched in the last poll cycle.
+    pub poll_locations: IntGauge,
+    /// Alert-state transitions that produced a message, by kind.
+    pub alerts_decided: IntCounterVec,
+    /// Pending outbox rows.
+    pub outbox_depth: IntGauge,
+    pub messages_sent: IntCounter,
+    /// Messages Telegram refused for good, or whose chat became unreachable.
+    pub messages_failed: IntCounter,
+    /// Failed attempts scheduled again (network, 5xx, 429).
+    pub messages_retried: IntCounter,
+    pub telegram_429: IntCounter,
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::with_opts(Opts::new(name, help)).expect("valid metric")
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::with_opts(Opts::new(name, help)).expect("valid metric")
 }
 
 impl Metrics {
@@ -58,6 +87,11 @@ impl Metrics {
             &["method", "route", "status"],
         )
         .expect("valid metric");
+        let poll_cycle_duration = Histogram::with_opts(
+            HistogramOpts::new("poll_cycle_duration_seconds", "One poll: fetch, evaluate, write")
+                .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+        )
+        .expect("valid metric");
         let metrics = Self {
             registry,
             registered_users,
@@ -66,6 +100,15 @@ impl Metrics {
             api_response_time,
             weather_errors,
             http_request_duration,
+            weather_calls: counter_vec("weather_api_calls_total", "Weather API requests", &["provider"]),
+            poll_cycle_duration,
+            poll_locations: gauge("poll_locations", "Distinct locations fetched in the last poll"),
+            alerts_decided: counter_vec("alerts_decided_total", "Messages decided by the poller", &["kind"]),
+            outbox_depth: gauge("outbox_depth", "Messages waiting to be sent"),
+            messages_sent: counter("messages_sent_total", "Messages Telegram accepted"),
+            messages_failed: counter("messages_failed_total", "Messages given up (refused or chat unreachable)"),
+            messages_retried: counter("messages_retried_total", "Send attempts scheduled again"),
+            telegram_429: counter("telegram_rate_limited_total", "Telegram 429 Too Many Requests answers"),
         };
         metrics.register_all();
         metrics
@@ -79,6 +122,15 @@ impl Metrics {
             Box::new(self.api_response_time.clone()),
             Box::new(self.weather_errors.clone()),
             Box::new(self.http_request_duration.clone()),
+            Box::new(self.weather_calls.clone()),
+            Box::new(self.poll_cycle_duration.clone()),
+            Box::new(self.poll_locations.clone()),
+            Box::new(self.alerts_decided.clone()),
+            Box::new(self.outbox_depth.clone()),
+            Box::new(self.messages_sent.clone()),
+            Box::new(self.messages_failed.clone()),
+            Box::new(self.messages_retried.clone()),
+            Box::new(self.telegram_429.clone()),
         ];
         for c in collectors {
             self.registry.register(c).expect("metric names are unique");

@@ -2,6 +2,9 @@
 //! WAL lets the REST port read while a worker writes; the busy timeout turns
 //! short write contention into waiting instead of errors.
 
+mod alerts;
+mod chats;
+mod outbox;
 mod settings;
 mod subscriptions;
 mod tokens;
@@ -14,6 +17,9 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use alerts::{StateChange, Watched};
+pub use chats::Chat;
+pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
 pub use subscriptions::{NewSubscription, Subscription};
 pub use users::{NewUser, User};
 
@@ -76,6 +82,11 @@ fn conflict_or(err: sqlx::Error, what: &'static str, context: &'static str) -> W
 
 fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Wall-clock unix milliseconds, the outbox's time unit.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ impl WeatherProvider for Instrumented {
     }
 
     async fn geocode(&self, query: &str) -> Result<Vec<Place>, WeatherError> {
+        self.metrics.weather_calls.with_label_values(&[self.inner.name()]).inc();
         let started = Instant::now();
         let result = self.inner.geocode(query).await;
         self.metrics
@@ -66,6 +67,14 @@ impl WeatherProvider for Instrumented {
     }
 
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
+        if points.is_empty() {
+            return Vec::new();
+        }
+        let calls = self.inner.requests_for(points.len());
+        self.metrics
+            .weather_calls
+            .with_label_values(&[self.inner.name()])
+            .inc_by(calls as u64);
         let started = Instant::now();
         let results = self.inner.current(points).await;
         self.metrics

@@ -7,6 +7,7 @@ mod http;
 mod instrumented;
 mod open_meteo;
 mod owm;
+mod pacer;
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub use conditions::{owm_is_raining, owm_is_snowing, wmo_is_raining, wmo_is_snow
 pub use http::http_client;
 pub use instrumented::{Instrumented, error_kind};
 pub use open_meteo::OpenMeteo;
-pub use owm::OpenWeatherMap;
+pub use owm::{DEFAULT_CALLS_PER_MINUTE, OpenWeatherMap};
 
 /// A point on Earth, in decimal degrees (WGS84).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +86,12 @@ impl WeatherError {
 pub trait WeatherProvider: Send + Sync {
     /// Provider label for logs and metrics ("open-meteo", "openweathermap").
     fn name(&self) -> &'static str;
+
+    /// How many HTTP requests `current` makes for `points` locations (for the
+    /// calls metric): one per location unless the provider batches.
+    fn requests_for(&self, points: usize) -> usize {
+        points
+    }
 
     /// Places matching a free-text city name, best match first. An unknown
     /// name is `Ok(vec![])`, not an error.

@@ -94,6 +94,10 @@ impl WeatherProvider for OpenMeteo {
         "open-meteo"
     }
 
+    fn requests_for(&self, points: usize) -> usize {
+        points.div_ceil(MAX_POINTS_PER_REQUEST)
+    }
+
     async fn geocode(&self, query: &str) -> Result<Vec<Place>, WeatherError> {
         let query = query.trim();
         if query.is_empty() {

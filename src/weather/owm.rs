@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::DateTime;
 use reqwest::{Client, Url};
@@ -11,6 +13,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::task::JoinSet;
+
+use super::pacer::Pacer;
 
 use super::conditions::{owm_is_raining, owm_is_snowing};
 use super::http::{endpoint, get_body, malformed, parse_json, status_error};
@@ -28,7 +32,12 @@ pub struct OpenWeatherMap {
     client: Client,
     base: Url,
     api_key: Secret,
+    /// `None`: unpaced (tests); the app always sets the configured budget.
+    pacer: Option<Arc<Pacer>>,
 }
+
+/// OpenWeatherMap's free plan allows 60 calls per minute.
+pub const DEFAULT_CALLS_PER_MINUTE: u32 = 60;
 
 impl OpenWeatherMap {
     pub fn new(client: Client, base: Url, api_key: Secret) -> Self {
@@ -36,7 +45,14 @@ impl OpenWeatherMap {
             client,
             base,
             api_key,
+            pacer: None,
         }
+    }
+
+    /// Paces every request (geocoding included) under this budget.
+    pub fn with_calls_per_minute(mut self, calls_per_minute: u32) -> Self {
+        self.pacer = Some(Arc::new(Pacer::per_minute(calls_per_minute)));
+        self
     }
 
     /// Every OpenWeatherMap URL carries the key: such a URL must not be
@@ -69,7 +85,11 @@ impl OpenWeatherMap {
     ) -> impl Future<Output = (usize, Result<Observation, WeatherError>)> + Send + 'static {
         let client = self.client.clone();
         let url = self.weather_url(point);
+        let pacer = self.pacer.clone();
         async move {
+            if let Some(pacer) = pacer {
+                pacer.wait().await;
+            }
             let answer = get_json::<CurrentAnswer>(&client, url).await;
             (index, answer.and_then(CurrentAnswer::into_observation))
         }
@@ -110,6 +130,9 @@ impl WeatherProvider for OpenWeatherMap {
             "geo/1.0/direct",
             &[("q", query), ("limit", GEOCODING_RESULTS)],
         );
+        if let Some(pacer) = &self.pacer {
+            pacer.wait().await;
+        }
         let matches: Vec<GeoMatch> = get_json(&self.client, url)
             .await
             .map_err(|err| self.hide_key(err))?;

@@ -1,0 +1,1 @@
+//! Delivers outbox messages to Telegram (being written).

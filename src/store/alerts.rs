@@ -1,0 +1,198 @@
+//! The poller's reads and writes: active subscriptions with their alert state
+//! and chat preferences in one query, and every decision of a cycle (new
+//! states + outbox rows) in one transaction of multi-row statements.
+
+use anyhow::Context;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{NewMessage, Store};
+
+/// An active subscription of a reachable chat, with what the poller needs.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Watched {
+    pub id: i64,
+    pub chat_id: i64,
+    pub city: String,
+    pub country: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub t_min: Option<f64>,
+    pub t_max: Option<f64>,
+    pub rain: bool,
+    pub snow: bool,
+    /// `None` when no state was ever written (never violated).
+    pub violated: Option<bool>,
+    pub since: Option<i64>,
+    pub last_notified_at: Option<i64>,
+    pub language: Option<String>,
+    pub units: Option<String>,
+}
+
+/// A subscription's new alert state, and the message it calls for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub subscription_id: i64,
+    pub violated: bool,
+    pub since: i64,
+    pub last_notified_at: Option<i64>,
+    pub message: Option<NewMessage>,
+}
+
+/// Rows per multi-row statement: 8 columns × 500 stays far below SQLite's
+/// 32,766 bound parameters.
+const BATCH: usize = 500;
+
+impl Store {
+    pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
+        sqlx::query_as::<_, Watched>(
+            "SELECT s.id, s.chat_id, s.city, s.country, s.latitude, s.longitude, s.t_min, s.t_max,
+                    s.rain, s.snow, a.violated, a.since, a.last_notified_at, c.language, c.units
+             FROM subscriptions s
+             LEFT JOIN alert_states a ON a.subscription_id = s.id
+             LEFT JOIN chats c ON c.chat_id = s.chat_id
+             WHERE s.active = 1 AND COALESCE(c.active, 1) = 1
+             ORDER BY s.latitude, s.longitude, s.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("reading watched subscriptions")
+    }
+
+    /// Writes every state change and its message atomically; returns the
+    /// number of SQL statements used. Changes for subscriptions deleted in the
+    /// meantime are dropped (the user unsubscribed: nothing to say).
+    pub async fn apply_alert_changes(&self, changes: &[StateChange], now_ms: i64) -> anyhow::Result<usize> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms / 1000;
+        let mut statements = 0;
+        let mut tx = self.pool.begin().await.context("alert changes: begin")?;
+        for chunk in changes.chunks(BATCH) {
+            upsert_states(chunk, now).build().execute(&mut *tx).await.context("writing alert states")?;
+            statements += 1;
+            if let Some(mut insert) = insert_messages(chunk, now_ms) {
+                insert.build().execute(&mut *tx).await.context("writing outbox rows")?;
+                statements += 1;
+            }
+        }
+        tx.commit().await.context("alert changes: commit")?;
+        Ok(statements)
+    }
+}
+
+fn upsert_states(chunk: &[StateChange], now: i64) -> QueryBuilder<'_, Sqlite> {
+    let mut q = QueryBuilder::new(
+        "INSERT INTO alert_states (subscription_id, violated, since, last_notified_at, updated_at)
+         SELECT column1, column2, column3, column4, column5 FROM (",
+    );
+    q.push_values(chunk, |mut row, c| {
+        row.push_bind(c.subscription_id)
+            .push_bind(c.violated)
+            .push_bind(c.since)
+            .push_bind(c.last_notified_at)
+            .push_bind(now);
+    });
+    q.push(
+        ") WHERE column1 IN (SELECT id FROM subscriptions)
+         ON CONFLICT (subscription_id) DO UPDATE SET violated = excluded.violated,
+             since = excluded.since, last_notified_at = excluded.last_notified_at,
+             updated_at = excluded.updated_at",
+    );
+    q
+}
+
+fn insert_messages(chunk: &[StateChange], now_ms: i64) -> Option<QueryBuilder<'_, Sqlite>> {
+    let messages: Vec<&NewMessage> = chunk.iter().filter_map(|c| c.message.as_ref()).collect();
+    if messages.is_empty() {
+        return None;
+    }
+    let mut q = QueryBuilder::new(
+        "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms)
+         SELECT column1, column2, column3, column4, column5, column6, column7 FROM (",
+    );
+    q.push_values(messages, |mut row, m| {
+        row.push_bind(m.chat_id)
+            .push_bind(m.subscription_id)
+            .push_bind(m.kind)
+            .push_bind(m.text.as_str())
+            .push_bind(m.dedup_key.as_str())
+            .push_bind(now_ms)
+            .push_bind(now_ms);
+    });
+    q.push(
+        ") WHERE column2 IS NULL OR column2 IN (SELECT id FROM subscriptions)
+         ON CONFLICT (dedup_key) DO NOTHING",
+    );
+    Some(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChatId, Temperature, TemperatureBand};
+    use crate::store::NewSubscription;
+    use crate::store::test_support::temp_store;
+
+    async fn subscribe(store: &Store, chat: i64, lat: f64) -> i64 {
+        let new = NewSubscription {
+            chat_id: ChatId::new(chat).unwrap(),
+            city: "Rome",
+            country: "IT",
+            latitude: lat,
+            longitude: 12.5,
+            band: TemperatureBand::new(None, Some(Temperature::new(30.0).unwrap())).unwrap(),
+            rain: false,
+            snow: false,
+        };
+        store.insert_subscription(new, 20).await.unwrap().unwrap().id
+    }
+
+    fn change(id: i64, chat: i64, key: &str) -> StateChange {
+        StateChange {
+            subscription_id: id,
+            violated: true,
+            since: 100,
+            last_notified_at: Some(100),
+            message: Some(NewMessage {
+                chat_id: chat,
+                subscription_id: Some(id),
+                kind: "alert",
+                text: "hot".into(),
+                dedup_key: key.into(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_land_together_and_deleted_subscriptions_are_skipped() {
+        let (store, _dir) = temp_store().await;
+        let a = subscribe(&store, 1, 41.0).await;
+        let b = subscribe(&store, 2, 42.0).await;
+        let gone = subscribe(&store, 3, 43.0).await;
+        store.delete_subscription(ChatId::new(3).unwrap(), gone).await.unwrap();
+
+        let changes = vec![change(a, 1, "a1"), change(b, 2, "b1"), change(gone, 3, "g1")];
+        assert_eq!(store.apply_alert_changes(&changes, 1_000_000).await.unwrap(), 2);
+        let rows = store.outbox_rows().await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.dedup_key.as_str()).collect::<Vec<_>>(), vec!["a1", "b1"]);
+
+        let watched = store.watched_subscriptions().await.unwrap();
+        assert_eq!(watched.len(), 2);
+        assert!(watched.iter().all(|w| w.violated == Some(true) && w.last_notified_at == Some(100)));
+
+        // Same decision again: dedup keys make it a no-op for the outbox.
+        store.apply_alert_changes(&changes, 1_000_000).await.unwrap();
+        assert_eq!(store.outbox_rows().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn inactive_chats_are_not_watched() {
+        let (store, _dir) = temp_store().await;
+        subscribe(&store, 1, 41.0).await;
+        subscribe(&store, 2, 42.0).await;
+        store.deactivate_chat(2, "blocked").await.unwrap();
+        let watched = store.watched_subscriptions().await.unwrap();
+        assert_eq!(watched.iter().map(|w| w.chat_id).collect::<Vec<_>>(), vec![1]);
+    }
+}

@@ -1,0 +1,204 @@
+//! The outbox: messages decided by the poller, delivered by the notifier.
+//! A row is `pending` until Telegram accepted it (`sent`), refused it for good
+//! (`failed`), or its chat became unreachable (`stopped`). Nothing is deleted.
+
+use anyhow::Context;
+
+use super::Store;
+
+/// A pending message, as the notifier sees it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub chat_id: i64,
+    pub subscription_id: Option<i64>,
+    pub kind: String,
+    pub text: String,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+}
+
+/// One row of the outbox in any state (for tests and inspection).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub chat_id: i64,
+    pub subscription_id: Option<i64>,
+    pub kind: String,
+    pub text: String,
+    pub dedup_key: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub created_at_ms: i64,
+    pub sent_at_ms: Option<i64>,
+    pub telegram_message_id: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A message to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub chat_id: i64,
+    pub subscription_id: Option<i64>,
+    /// `alert`, `reminder` or `all_clear`.
+    pub kind: &'static str,
+    pub text: String,
+    /// Unique: enqueuing the same decision twice is a no-op.
+    pub dedup_key: String,
+}
+
+impl Store {
+    /// Enqueues one message, due at once; `false` if its dedup key exists.
+    pub async fn enqueue_message(&self, msg: &NewMessage, now_ms: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(msg.chat_id)
+        .bind(msg.subscription_id)
+        .bind(msg.kind)
+        .bind(&msg.text)
+        .bind(&msg.dedup_key)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .context("enqueuing a message")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The oldest pending message of each chat, if it is due at `now_ms`, oldest
+    /// first. One per chat keeps a chat's messages in order (an all-clear never
+    /// overtakes its alert) and lets the notifier pace each chat.
+    pub async fn due_messages(&self, now_ms: i64, limit: u32) -> anyhow::Result<Vec<OutboxMessage>> {
+        sqlx::query_as::<_, OutboxMessage>(
+            "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms
+             FROM outbox o
+             WHERE o.status = 'pending'
+               AND o.next_attempt_at_ms <= ?1
+               AND o.id = (SELECT MIN(p.id) FROM outbox p
+                           WHERE p.chat_id = o.chat_id AND p.status = 'pending')
+             ORDER BY o.next_attempt_at_ms, o.id
+             LIMIT ?2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("reading due outbox messages")
+    }
+
+    /// When the earliest pending message becomes due, if any.
+    pub async fn next_due_ms(&self) -> anyhow::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT MIN(next_attempt_at_ms) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .context("reading the next due time")
+    }
+
+    pub async fn pending_count(&self) -> anyhow::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .context("counting pending messages")
+    }
+
+    /// Telegram accepted the message: only now is it marked sent.
+    pub async fn mark_sent(&self, id: i64, telegram_message_id: i64, now_ms: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at_ms = ?, telegram_message_id = ?,
+                    attempts = attempts + 1, last_error = NULL
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(now_ms)
+        .bind(telegram_message_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("marking a message sent")?;
+        Ok(())
+    }
+
+    /// A failed attempt that may succeed later: stays pending until `retry_at_ms`.
+    /// `counts_as_attempt` is false for flood waits (429): Telegram asked us to
+    /// wait, the message itself is fine.
+    pub async fn schedule_retry(
+        &self,
+        id: i64,
+        retry_at_ms: i64,
+        error: &str,
+        counts_as_attempt: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at_ms = ?, last_error = ?, attempts = attempts + ?
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(retry_at_ms)
+        .bind(error)
+        .bind(i64::from(counts_as_attempt))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("scheduling a retry")?;
+        Ok(())
+    }
+
+    /// Telegram refused this message for good (not the chat): kept, with the reason.
+    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("marking a message failed")?;
+        Ok(())
+    }
+
+    /// The chat cannot be reached (blocked the bot, deactivated, not found):
+    /// mark it inactive, pause its subscriptions, and stop its pending
+    /// messages, keeping them with the reason. One transaction.
+    pub async fn deactivate_chat(&self, chat_id: i64, reason: &str) -> anyhow::Result<()> {
+        let now = super::now_unix();
+        let mut tx = self.pool.begin().await.context("deactivate chat: begin")?;
+        sqlx::query(
+            "INSERT INTO chats (chat_id, active, inactive_reason, updated_at) VALUES (?1, 0, ?2, ?3)
+             ON CONFLICT (chat_id) DO UPDATE SET active = 0, inactive_reason = ?2, updated_at = ?3",
+        )
+        .bind(chat_id)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("marking a chat inactive")?;
+        sqlx::query("UPDATE subscriptions SET active = 0 WHERE chat_id = ?")
+            .bind(chat_id)
+            .execute(&mut *tx)
+            .await
+            .context("pausing a chat's subscriptions")?;
+        sqlx::query(
+            "UPDATE outbox SET status = 'stopped', last_error = ? WHERE chat_id = ? AND status = 'pending'",
+        )
+        .bind(reason)
+        .bind(chat_id)
+        .execute(&mut *tx)
+        .await
+        .context("stopping a chat's messages")?;
+        tx.commit().await.context("deactivate chat: commit")
+    }
+
+    /// Every outbox row, oldest first (tests, inspection).
+    pub async fn outbox_rows(&self) -> anyhow::Result<Vec<OutboxRow>> {
+        sqlx::query_as::<_, OutboxRow>(
+            "SELECT id, chat_id, subscription_id, kind, text, dedup_key, status, attempts,
+                    next_attempt_at_ms, created_at_ms, sent_at_ms, telegram_message_id, last_error
+             FROM outbox ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("listing the outbox")
+    }
+}

@@ -1,0 +1,112 @@
+//! Every user-facing sentence, in English and Italian. Nothing else in the
+//! crate writes words a Telegram user reads.
+
+mod alerts;
+
+pub use alerts::{alert_text, all_clear_text, reminder_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    It,
+}
+
+impl Language {
+    /// From a stored code or Telegram's `language_code` (`it`, `it-IT`);
+    /// anything not Italian is English.
+    pub fn from_code(code: &str) -> Self {
+        let code = code.trim().to_ascii_lowercase();
+        if code == "it" || code.starts_with("it-") || code.starts_with("it_") {
+            Language::It
+        } else {
+            Language::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::It => "it",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Units {
+    #[default]
+    Celsius,
+    Fahrenheit,
+}
+
+impl Units {
+    pub fn from_code(code: &str) -> Self {
+        if code.trim().eq_ignore_ascii_case("f") {
+            Units::Fahrenheit
+        } else {
+            Units::Celsius
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Units::Celsius => "c",
+            Units::Fahrenheit => "f",
+        }
+    }
+}
+
+/// A temperature for people: one decimal at most, the language's decimal
+/// separator, the chat's unit ("35.2 °C", "30 °C", "35,2 °C", "95.4 °F").
+pub fn temperature(celsius: f64, lang: Language, units: Units) -> String {
+    let (value, unit) = match units {
+        Units::Celsius => (celsius, "°C"),
+        Units::Fahrenheit => (celsius * 9.0 / 5.0 + 32.0, "°F"),
+    };
+    let rounded = (value * 10.0).round() / 10.0;
+    let mut number = if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    };
+    if number == "-0" {
+        number = "0".into();
+    }
+    if lang == Language::It {
+        number = number.replace('.', ",");
+    }
+    format!("{number} {unit}")
+}
+
+/// "Rome, IT", or just "Rome" when the country is unknown.
+pub fn place(city: &str, country: &str) -> String {
+    if country.is_empty() {
+        city.to_owned()
+    } else {
+        format!("{city}, {country}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperatures_read_naturally() {
+        assert_eq!(temperature(35.24, Language::En, Units::Celsius), "35.2 °C");
+        assert_eq!(temperature(30.0, Language::En, Units::Celsius), "30 °C");
+        assert_eq!(temperature(35.24, Language::It, Units::Celsius), "35,2 °C");
+        assert_eq!(temperature(-0.01, Language::En, Units::Celsius), "0 °C");
+        assert_eq!(temperature(100.0 / 3.0, Language::En, Units::Fahrenheit), "92 °F");
+        assert_eq!(temperature(0.0, Language::En, Units::Fahrenheit), "32 °F");
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(Language::from_code("it-IT"), Language::It);
+        assert_eq!(Language::from_code("de"), Language::En);
+        assert_eq!(Units::from_code("F"), Units::Fahrenheit);
+        assert_eq!(place("Rome", "IT"), "Rome, IT");
+        assert_eq!(place("Nowhere", ""), "Nowhere");
+    }
+}
