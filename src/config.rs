@@ -254,7 +254,10 @@ pub fn parse_duration(variable: &'static str, raw: &str) -> Result<Duration, Con
 fn parse_rate(variable: &'static str, raw: &str) -> Result<u32, ConfigError> {
     match raw.trim().parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(bad(variable, format!("'{raw}' is not a positive whole number"))),
+        _ => Err(bad(
+            variable,
+            format!("'{raw}' is not a positive whole number"),
+        )),
     }
 }
 

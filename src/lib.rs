@@ -3,8 +3,8 @@
 //! calls [`startup::App`]; tests build the same `App` on port 0.
 
 pub mod accounts;
-pub mod alerts;
 pub mod admin;
+pub mod alerts;
 pub mod config;
 pub mod domain;
 pub mod metrics;

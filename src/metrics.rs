@@ -88,8 +88,13 @@ impl Metrics {
         )
         .expect("valid metric");
         let poll_cycle_duration = Histogram::with_opts(
-            HistogramOpts::new("poll_cycle_duration_seconds", "One poll: fetch, evaluate, write")
-                .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            HistogramOpts::new(
+                "poll_cycle_duration_seconds",
+                "One poll: fetch, evaluate, write",
+            )
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
         )
         .expect("valid metric");
         let metrics = Self {
@@ -100,15 +105,32 @@ impl Metrics {
             api_response_time,
             weather_errors,
             http_request_duration,
-            weather_calls: counter_vec("weather_api_calls_total", "Weather API requests", &["provider"]),
+            weather_calls: counter_vec(
+                "weather_api_calls_total",
+                "Weather API requests",
+                &["provider"],
+            ),
             poll_cycle_duration,
-            poll_locations: gauge("poll_locations", "Distinct locations fetched in the last poll"),
-            alerts_decided: counter_vec("alerts_decided_total", "Messages decided by the poller", &["kind"]),
+            poll_locations: gauge(
+                "poll_locations",
+                "Distinct locations fetched in the last poll",
+            ),
+            alerts_decided: counter_vec(
+                "alerts_decided_total",
+                "Messages decided by the poller",
+                &["kind"],
+            ),
             outbox_depth: gauge("outbox_depth", "Messages waiting to be sent"),
             messages_sent: counter("messages_sent_total", "Messages Telegram accepted"),
-            messages_failed: counter("messages_failed_total", "Messages given up (refused or chat unreachable)"),
+            messages_failed: counter(
+                "messages_failed_total",
+                "Messages given up (refused or chat unreachable)",
+            ),
             messages_retried: counter("messages_retried_total", "Send attempts scheduled again"),
-            telegram_429: counter("telegram_rate_limited_total", "Telegram 429 Too Many Requests answers"),
+            telegram_429: counter(
+                "telegram_rate_limited_total",
+                "Telegram 429 Too Many Requests answers",
+            ),
         };
         metrics.register_all();
         metrics

@@ -4,14 +4,19 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use teloxide::Bot;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::accounts::{self, Accounts};
 use crate::admin::{self, AppState};
+use crate::alerts::Poller;
 use crate::config::{Config, ProviderKind};
 use crate::metrics::Metrics;
+use crate::notifier::Notifier;
 use crate::shutdown;
 use crate::store::Store;
 use crate::subscribe::Subscriber;
@@ -23,6 +28,14 @@ pub struct App {
     router: axum::Router,
     store: Store,
     metrics: Metrics,
+    workers: Option<Workers>,
+}
+
+/// The background half: it runs only with a bot token (nobody to tell otherwise).
+struct Workers {
+    poller: Poller,
+    poll_interval: Duration,
+    notifier: Notifier,
 }
 
 impl App {
@@ -30,12 +43,13 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         let metrics = Metrics::new();
         let provider = build_provider(&config, &metrics)?;
+        let workers = build_workers(&config, &store, &provider, &metrics)?;
         let secret = accounts::jwt_secret(config.jwt_secret.as_ref(), &store).await?;
         let accounts = Accounts::new(store.clone(), &secret, config.token_ttl, metrics.clone());
         let state = AppState {
             store: store.clone(),
             accounts,
-            subscriber: Subscriber::new(store.clone(), provider),
+            subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
             metrics: metrics.clone(),
         };
         let listener = TcpListener::bind(config.admin_addr)
@@ -49,6 +63,7 @@ impl App {
             router: admin::router(state),
             store,
             metrics,
+            workers,
         })
     }
 
@@ -77,18 +92,57 @@ impl App {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(local_addr = %self.local_addr, "admin port listening");
-        let (trigger, mut listener) = shutdown::channel();
+        let (trigger, listener) = shutdown::channel();
         tokio::spawn(async move {
             signal.await;
             trigger.trigger();
         });
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(w) = self.workers {
+            tasks.spawn(w.poller.run(w.poll_interval, listener.clone()));
+            tasks.spawn(w.notifier.run(listener.clone()));
+        } else {
+            tracing::warn!("TELOXIDE_TOKEN is not set: no polling and no alerts, REST only");
+        }
+        let mut http_stop = listener.clone();
         let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { listener.stopped().await });
+            .with_graceful_shutdown(async move { http_stop.stopped().await });
         let result = server.await.context("admin HTTP server failed");
+        // Each worker finishes its current unit of work, then returns.
+        while tasks.join_next().await.is_some() {}
         self.store.close().await;
         tracing::info!("stopped");
         result
     }
+}
+
+fn build_workers(
+    config: &Config,
+    store: &Store,
+    provider: &Arc<dyn WeatherProvider>,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<Workers>> {
+    let Some(token) = &config.telegram_token else {
+        return Ok(None);
+    };
+    let mut bot = Bot::new(token.expose());
+    if let Some(url) = &config.telegram_api_url {
+        bot = bot.set_api_url(url.clone());
+    }
+    let wake = Arc::new(Notify::new());
+    let poller = Poller::new(
+        store.clone(),
+        Arc::clone(provider),
+        metrics.clone(),
+        config.remind_interval,
+        Arc::clone(&wake),
+    );
+    let notifier = Notifier::new(store.clone(), bot, metrics.clone(), wake);
+    Ok(Some(Workers {
+        poller,
+        poll_interval: config.poll_interval,
+        notifier,
+    }))
 }
 
 fn build_provider(config: &Config, metrics: &Metrics) -> anyhow::Result<Arc<dyn WeatherProvider>> {
@@ -104,7 +158,10 @@ fn build_provider(config: &Config, metrics: &Metrics) -> anyhow::Result<Arc<dyn 
                 .owm_api_key
                 .clone()
                 .context("OWM_API_KEY is required with openweathermap")?;
-            Arc::new(OpenWeatherMap::new(client, config.owm_api_url.clone(), key))
+            Arc::new(
+                OpenWeatherMap::new(client, config.owm_api_url.clone(), key)
+                    .with_calls_per_minute(config.owm_calls_per_minute),
+            )
         }
     };
     Ok(Arc::new(Instrumented::new(inner, metrics.clone())))

@@ -13,7 +13,7 @@ use super::rules::Rule;
 use super::state::{AlertState, Event, step};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
-use crate::store::{NewMessage, StateChange, Store, Watched};
+use crate::store::{MessageContext, NewMessage, StateChange, Store, Watched};
 use crate::text::{self, Language, Units};
 use crate::weather::{Coordinates, Observation, WeatherError, WeatherProvider};
 
@@ -46,7 +46,13 @@ impl Poller {
         remind_every: Duration,
         wake: Arc<Notify>,
     ) -> Self {
-        Self { store, provider, metrics, remind_every, wake }
+        Self {
+            store,
+            provider,
+            metrics,
+            remind_every,
+            wake,
+        }
     }
 
     /// One cycle at time `now`. A failed location costs only its own
@@ -70,25 +76,35 @@ impl Poller {
                 log_failure(self.provider.name(), point, err);
             }
         }
-        let changes: Vec<StateChange> = watched
+        let decisions: Vec<(StateChange, Option<Event>, f64)> = watched
             .iter()
             .zip(&point_of)
             .filter_map(|(w, &p)| observations.get(p)?.as_ref().ok().map(|obs| (w, obs)))
-            .filter_map(|(w, obs)| self.decide(w, obs, now))
+            .filter_map(|(w, obs)| decide(w, obs, now, self.remind_every))
             .collect();
+        let (changes, context_reads) = self.attach_messages(decisions, now).await?;
+        report.statements += context_reads;
         report.changes = changes.len();
         report.messages = changes.iter().filter(|c| c.message.is_some()).count();
-        report.statements += self.store.apply_alert_changes(&changes, now.timestamp_millis()).await?;
+        report.statements += self
+            .store
+            .apply_alert_changes(&changes, now.timestamp_millis())
+            .await?;
 
         for change in &changes {
             if let Some(m) = &change.message {
-                self.metrics.alerts_decided.with_label_values(&[m.kind]).inc();
+                self.metrics
+                    .alerts_decided
+                    .with_label_values(&[m.kind])
+                    .inc();
             }
         }
         if report.messages > 0 {
             self.wake.notify_one();
         }
-        self.metrics.poll_cycle_duration.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .poll_cycle_duration
+            .observe(started.elapsed().as_secs_f64());
         tracing::info!(
             subscriptions = report.subscriptions,
             locations = report.locations,
@@ -119,35 +135,101 @@ impl Poller {
         tracing::info!("poller stopped");
     }
 
-    fn decide(&self, w: &Watched, obs: &Observation, now: DateTime<Utc>) -> Option<StateChange> {
-        let rule = Rule { t_min: w.t_min, t_max: w.t_max, rain: w.rain, snow: w.snow };
-        let (next, event) = step(previous_state(w), &rule, obs, now, self.remind_every)?;
-        let message = event.map(|e| self.message(w, obs, &e, now));
-        let (violated, since, last_notified_at) = match next {
-            AlertState::Ok => (false, now.timestamp(), w.last_notified_at),
-            AlertState::Violated { since, last_notified } => {
-                (true, since.timestamp(), Some(last_notified.timestamp()))
-            }
-        };
-        Some(StateChange { subscription_id: w.id, violated, since, last_notified_at, message })
+    /// Writes the text of every decided message, in the chat's language.
+    /// Returns the changes and the number of statements used to read names.
+    async fn attach_messages(
+        &self,
+        decisions: Vec<(StateChange, Option<Event>, f64)>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Vec<StateChange>, usize)> {
+        let ids: Vec<i64> = decisions
+            .iter()
+            .filter(|(_, event, _)| event.is_some())
+            .map(|(c, _, _)| c.subscription_id)
+            .collect();
+        let contexts: HashMap<i64, MessageContext> = self
+            .store
+            .message_contexts(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let changes = decisions
+            .into_iter()
+            .map(|(mut change, event, observed)| {
+                if let (Some(event), Some(ctx)) = (event, contexts.get(&change.subscription_id)) {
+                    change.message = Some(message(change.chat_id, ctx, &event, observed, now));
+                }
+                change
+            })
+            .collect();
+        Ok((changes, ids.len().div_ceil(2000)))
     }
+}
 
-    fn message(&self, w: &Watched, obs: &Observation, event: &Event, now: DateTime<Utc>) -> NewMessage {
-        let lang = w.language.as_deref().map(Language::from_code).unwrap_or_default();
-        let units = w.units.as_deref().map(Units::from_code).unwrap_or_default();
-        let text = match event {
-            Event::Alert(b) => text::alert_text(&w.city, &w.country, b, lang, units),
-            Event::Reminder(b) => text::reminder_text(&w.city, &w.country, b, lang, units),
-            Event::AllClear => text::all_clear_text(&w.city, &w.country, obs.temperature_c, lang, units),
-        };
-        NewMessage {
-            chat_id: w.chat_id,
-            subscription_id: Some(w.id),
-            kind: event.kind(),
-            text,
-            // One decision per subscription, kind and poll instant.
-            dedup_key: format!("{}:{}:{}", w.id, event.kind(), now.timestamp_millis()),
-        }
+/// The state change (without its message yet), the event, and the observed
+/// temperature — or `None` when nothing changes.
+fn decide(
+    w: &Watched,
+    obs: &Observation,
+    now: DateTime<Utc>,
+    remind_every: Duration,
+) -> Option<(StateChange, Option<Event>, f64)> {
+    let rule = Rule {
+        t_min: w.t_min,
+        t_max: w.t_max,
+        rain: w.rain,
+        snow: w.snow,
+    };
+    let (next, event) = step(previous_state(w), &rule, obs, now, remind_every)?;
+    let (violated, since, last_notified_at) = match next {
+        AlertState::Ok => (false, now.timestamp(), w.last_notified_at),
+        AlertState::Violated {
+            since,
+            last_notified,
+        } => (true, since.timestamp(), Some(last_notified.timestamp())),
+    };
+    let change = StateChange {
+        subscription_id: w.id,
+        chat_id: w.chat_id,
+        violated,
+        since,
+        last_notified_at,
+        message: None,
+    };
+    Some((change, event, obs.temperature_c))
+}
+
+fn message(
+    chat_id: i64,
+    ctx: &MessageContext,
+    event: &Event,
+    observed: f64,
+    now: DateTime<Utc>,
+) -> NewMessage {
+    let lang = ctx
+        .language
+        .as_deref()
+        .map(Language::from_code)
+        .unwrap_or_default();
+    let units = ctx
+        .units
+        .as_deref()
+        .map(Units::from_code)
+        .unwrap_or_default();
+    let (city, country) = (ctx.city.as_str(), ctx.country.as_str());
+    let text = match event {
+        Event::Alert(b) => text::alert_text(city, country, b, lang, units),
+        Event::Reminder(b) => text::reminder_text(city, country, b, lang, units),
+        Event::AllClear => text::all_clear_text(city, country, observed, lang, units),
+    };
+    NewMessage {
+        chat_id,
+        subscription_id: Some(ctx.id),
+        kind: event.kind(),
+        text,
+        // One decision per subscription, kind and poll instant.
+        dedup_key: format!("{}:{}:{}", ctx.id, event.kind(), now.timestamp_millis()),
     }
 }
 
@@ -169,10 +251,15 @@ fn distinct_points(watched: &[Watched]) -> (Vec<Coordinates>, Vec<usize>) {
     let point_of = watched
         .iter()
         .map(|w| {
-            *index.entry((w.latitude.to_bits(), w.longitude.to_bits())).or_insert_with(|| {
-                points.push(Coordinates { latitude: w.latitude, longitude: w.longitude });
-                points.len() - 1
-            })
+            *index
+                .entry((w.latitude.to_bits(), w.longitude.to_bits()))
+                .or_insert_with(|| {
+                    points.push(Coordinates {
+                        latitude: w.latitude,
+                        longitude: w.longitude,
+                    });
+                    points.len() - 1
+                })
         })
         .collect();
     (points, point_of)

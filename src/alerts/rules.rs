@@ -74,26 +74,59 @@ pub(crate) mod tests {
         }
     }
 
-    const BAND: Rule = Rule { t_min: Some(5.0), t_max: Some(30.0), rain: false, snow: false };
+    const BAND: Rule = Rule {
+        t_min: Some(5.0),
+        t_max: Some(30.0),
+        rain: false,
+        snow: false,
+    };
 
     #[test]
     fn thresholds_are_inclusive() {
-        assert_eq!(BAND.breaches(&obs(30.0, false, false)), vec![Breach::AboveMax { observed: 30.0, max: 30.0 }]);
-        assert_eq!(BAND.breaches(&obs(5.0, false, false)), vec![Breach::BelowMin { observed: 5.0, min: 5.0 }]);
+        assert_eq!(
+            BAND.breaches(&obs(30.0, false, false)),
+            vec![Breach::AboveMax {
+                observed: 30.0,
+                max: 30.0
+            }]
+        );
+        assert_eq!(
+            BAND.breaches(&obs(5.0, false, false)),
+            vec![Breach::BelowMin {
+                observed: 5.0,
+                min: 5.0
+            }]
+        );
         assert!(BAND.breaches(&obs(29.99, false, false)).is_empty());
         assert!(BAND.breaches(&obs(5.01, false, false)).is_empty());
     }
 
     #[test]
     fn missing_bounds_never_breach() {
-        let rule = Rule { t_min: None, t_max: None, rain: true, snow: false };
+        let rule = Rule {
+            t_min: None,
+            t_max: None,
+            rain: true,
+            snow: false,
+        };
         assert!(rule.breaches(&obs(-80.0, false, true)).is_empty());
         assert!(rule.breaches(&obs(55.0, false, false)).is_empty());
         assert_eq!(rule.breaches(&obs(10.0, true, false)), vec![Breach::Rain]);
-        let max_only = Rule { t_min: None, t_max: Some(0.0), rain: false, snow: true };
+        let max_only = Rule {
+            t_min: None,
+            t_max: Some(0.0),
+            rain: false,
+            snow: true,
+        };
         assert_eq!(
             max_only.breaches(&obs(1.0, true, true)),
-            vec![Breach::AboveMax { observed: 1.0, max: 0.0 }, Breach::Snow]
+            vec![
+                Breach::AboveMax {
+                    observed: 1.0,
+                    max: 0.0
+                },
+                Breach::Snow
+            ]
         );
     }
 
@@ -108,7 +141,12 @@ pub(crate) mod tests {
         assert!(BAND.is_clear(&obs(29.5, false, false)));
         assert!(!BAND.is_clear(&obs(5.3, false, false)));
         assert!(BAND.is_clear(&obs(5.5, false, false)));
-        let rain = Rule { t_min: None, t_max: None, rain: true, snow: false };
+        let rain = Rule {
+            t_min: None,
+            t_max: None,
+            rain: true,
+            snow: false,
+        };
         assert!(!rain.is_clear(&obs(10.0, true, false)));
         assert!(rain.is_clear(&obs(10.0, false, false)));
     }

@@ -51,10 +51,16 @@ pub fn step(
             if breaches.is_empty() {
                 return None;
             }
-            let next = AlertState::Violated { since: now, last_notified: now };
+            let next = AlertState::Violated {
+                since: now,
+                last_notified: now,
+            };
             Some((next, Some(Event::Alert(breaches))))
         }
-        AlertState::Violated { since, last_notified } => {
+        AlertState::Violated {
+            since,
+            last_notified,
+        } => {
             if rule.is_clear(obs) {
                 return Some((AlertState::Ok, Some(Event::AllClear)));
             }
@@ -64,7 +70,10 @@ pub fn step(
             if breaches.is_empty() || now - last_notified < due {
                 return None;
             }
-            let next = AlertState::Violated { since, last_notified: now };
+            let next = AlertState::Violated {
+                since,
+                last_notified: now,
+            };
             Some((next, Some(Event::Reminder(breaches))))
         }
     }
@@ -76,7 +85,12 @@ mod tests {
     use crate::alerts::rules::tests::obs;
     use proptest::prelude::*;
 
-    const RULE: Rule = Rule { t_min: Some(5.0), t_max: Some(30.0), rain: true, snow: false };
+    const RULE: Rule = Rule {
+        t_min: Some(5.0),
+        t_max: Some(30.0),
+        rain: true,
+        snow: false,
+    };
     const REMIND: Duration = Duration::from_secs(6 * 3600);
 
     fn at(minutes: i64) -> DateTime<Utc> {
@@ -88,7 +102,9 @@ mod tests {
         let mut state = AlertState::Ok;
         let mut out = Vec::new();
         for &(minute, t, raining) in timeline {
-            if let Some((next, event)) = step(state, &RULE, &obs(t, raining, false), at(minute), REMIND) {
+            if let Some((next, event)) =
+                step(state, &RULE, &obs(t, raining, false), at(minute), REMIND)
+            {
                 state = next;
                 if let Some(e) = event {
                     out.push(e.kind());
@@ -100,23 +116,44 @@ mod tests {
 
     #[test]
     fn hot_hot_cool_hot() {
-        assert_eq!(run(&[(0, 35.0, false), (10, 36.0, false), (20, 20.0, false), (30, 31.0, false)]),
-                   vec!["alert", "all_clear", "alert"]);
+        assert_eq!(
+            run(&[
+                (0, 35.0, false),
+                (10, 36.0, false),
+                (20, 20.0, false),
+                (30, 31.0, false)
+            ]),
+            vec!["alert", "all_clear", "alert"]
+        );
     }
 
     #[test]
     fn hysteresis_blocks_flapping() {
         // 30 → 29.8 → 30.1 → 29.6 → 29.5: one alert, cleared only at 29.5.
-        assert_eq!(run(&[(0, 30.0, false), (10, 29.8, false), (20, 30.1, false), (30, 29.6, false), (40, 29.5, false)]),
-                   vec!["alert", "all_clear"]);
+        assert_eq!(
+            run(&[
+                (0, 30.0, false),
+                (10, 29.8, false),
+                (20, 30.1, false),
+                (30, 29.6, false),
+                (40, 29.5, false)
+            ]),
+            vec!["alert", "all_clear"]
+        );
     }
 
     #[test]
     fn reminders_follow_the_interval() {
         let six_h = 6 * 60;
         assert_eq!(
-            run(&[(0, 35.0, false), (six_h - 1, 35.0, false), (six_h, 35.0, false), (six_h + 10, 35.0, false),
-                  (2 * six_h, 34.0, false), (2 * six_h + 5, 20.0, false)]),
+            run(&[
+                (0, 35.0, false),
+                (six_h - 1, 35.0, false),
+                (six_h, 35.0, false),
+                (six_h + 10, 35.0, false),
+                (2 * six_h, 34.0, false),
+                (2 * six_h + 5, 20.0, false)
+            ]),
             vec!["alert", "reminder", "reminder", "all_clear"]
         );
     }
@@ -128,15 +165,34 @@ mod tests {
 
     #[test]
     fn rain_alerts_and_clears() {
-        assert_eq!(run(&[(0, 20.0, true), (10, 20.0, true), (20, 20.0, false), (30, 20.0, false)]),
-                   vec!["alert", "all_clear"]);
+        assert_eq!(
+            run(&[
+                (0, 20.0, true),
+                (10, 20.0, true),
+                (20, 20.0, false),
+                (30, 20.0, false)
+            ]),
+            vec!["alert", "all_clear"]
+        );
     }
 
     #[test]
     fn the_reminder_reports_current_breaches() {
-        let state = AlertState::Violated { since: at(0), last_notified: at(0) };
+        let state = AlertState::Violated {
+            since: at(0),
+            last_notified: at(0),
+        };
         let (_, event) = step(state, &RULE, &obs(2.0, true, false), at(6 * 60), REMIND).unwrap();
-        assert_eq!(event, Some(Event::Reminder(vec![Breach::BelowMin { observed: 2.0, min: 5.0 }, Breach::Rain])));
+        assert_eq!(
+            event,
+            Some(Event::Reminder(vec![
+                Breach::BelowMin {
+                    observed: 2.0,
+                    min: 5.0
+                },
+                Breach::Rain
+            ]))
+        );
     }
 
     proptest! {

@@ -195,7 +195,10 @@ mod tests {
         for (attempts, plain) in [(0, 1), (1, 2), (3, 8), (8, 256), (9, 300), (1000, 300)] {
             let got = backoff(attempts, base, max);
             let plain = Duration::from_secs(plain);
-            assert!(got >= plain && got <= plain.mul_f64(1.2), "{attempts}: {got:?}");
+            assert!(
+                got >= plain && got <= plain.mul_f64(1.2),
+                "{attempts}: {got:?}"
+            );
         }
         assert!(backoff(-3, base, max) >= base);
     }

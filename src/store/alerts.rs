@@ -7,13 +7,13 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{NewMessage, Store};
 
-/// An active subscription of a reachable chat, with what the poller needs.
+/// An active subscription of a reachable chat, with its alert state: only
+/// the numbers the poller judges by (this is read for every subscription on
+/// every cycle, so it stays lean; names are fetched for messages only).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Watched {
     pub id: i64,
     pub chat_id: i64,
-    pub city: String,
-    pub country: String,
     pub latitude: f64,
     pub longitude: f64,
     pub t_min: Option<f64>,
@@ -24,6 +24,15 @@ pub struct Watched {
     pub violated: Option<bool>,
     pub since: Option<i64>,
     pub last_notified_at: Option<i64>,
+}
+
+/// What a message about a subscription needs: its place and the chat's
+/// language and units.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MessageContext {
+    pub id: i64,
+    pub city: String,
+    pub country: String,
     pub language: Option<String>,
     pub units: Option<String>,
 }
@@ -32,36 +41,65 @@ pub struct Watched {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateChange {
     pub subscription_id: i64,
+    pub chat_id: i64,
     pub violated: bool,
     pub since: i64,
     pub last_notified_at: Option<i64>,
     pub message: Option<NewMessage>,
 }
 
-/// Rows per multi-row statement: 8 columns × 500 stays far below SQLite's
+/// Rows per multi-row statement: 7 columns × 2,000 stays below SQLite's
 /// 32,766 bound parameters.
-const BATCH: usize = 500;
+const BATCH: usize = 2000;
 
 impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
         sqlx::query_as::<_, Watched>(
-            "SELECT s.id, s.chat_id, s.city, s.country, s.latitude, s.longitude, s.t_min, s.t_max,
-                    s.rain, s.snow, a.violated, a.since, a.last_notified_at, c.language, c.units
+            "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
+                    a.violated, a.since, a.last_notified_at
              FROM subscriptions s
              LEFT JOIN alert_states a ON a.subscription_id = s.id
-             LEFT JOIN chats c ON c.chat_id = s.chat_id
-             WHERE s.active = 1 AND COALESCE(c.active, 1) = 1
-             ORDER BY s.latitude, s.longitude, s.id",
+             WHERE s.active = 1
+               AND s.chat_id NOT IN (SELECT chat_id FROM chats WHERE active = 0)",
         )
         .fetch_all(&self.pool)
         .await
         .context("reading watched subscriptions")
     }
 
+    /// Place names and chat preferences of these subscriptions (missing ids
+    /// are simply absent from the answer).
+    pub async fn message_contexts(&self, ids: &[i64]) -> anyhow::Result<Vec<MessageContext>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT s.id, s.city, s.country, c.language, c.units
+                 FROM subscriptions s LEFT JOIN chats c ON c.chat_id = s.chat_id
+                 WHERE s.id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let rows = q
+                .build_query_as::<MessageContext>()
+                .fetch_all(&self.pool)
+                .await
+                .context("reading message contexts")?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Writes every state change and its message atomically; returns the
     /// number of SQL statements used. Changes for subscriptions deleted in the
     /// meantime are dropped (the user unsubscribed: nothing to say).
-    pub async fn apply_alert_changes(&self, changes: &[StateChange], now_ms: i64) -> anyhow::Result<usize> {
+    pub async fn apply_alert_changes(
+        &self,
+        changes: &[StateChange],
+        now_ms: i64,
+    ) -> anyhow::Result<usize> {
         if changes.is_empty() {
             return Ok(0);
         }
@@ -69,10 +107,18 @@ impl Store {
         let mut statements = 0;
         let mut tx = self.pool.begin().await.context("alert changes: begin")?;
         for chunk in changes.chunks(BATCH) {
-            upsert_states(chunk, now).build().execute(&mut *tx).await.context("writing alert states")?;
+            upsert_states(chunk, now)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .context("writing alert states")?;
             statements += 1;
             if let Some(mut insert) = insert_messages(chunk, now_ms) {
-                insert.build().execute(&mut *tx).await.context("writing outbox rows")?;
+                insert
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing outbox rows")?;
                 statements += 1;
             }
         }
@@ -145,12 +191,18 @@ mod tests {
             rain: false,
             snow: false,
         };
-        store.insert_subscription(new, 20).await.unwrap().unwrap().id
+        store
+            .insert_subscription(new, 20)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
     }
 
     fn change(id: i64, chat: i64, key: &str) -> StateChange {
         StateChange {
             subscription_id: id,
+            chat_id: chat,
             violated: true,
             since: 100,
             last_notified_at: Some(100),
@@ -170,19 +222,44 @@ mod tests {
         let a = subscribe(&store, 1, 41.0).await;
         let b = subscribe(&store, 2, 42.0).await;
         let gone = subscribe(&store, 3, 43.0).await;
-        store.delete_subscription(ChatId::new(3).unwrap(), gone).await.unwrap();
+        store
+            .delete_subscription(ChatId::new(3).unwrap(), gone)
+            .await
+            .unwrap();
 
-        let changes = vec![change(a, 1, "a1"), change(b, 2, "b1"), change(gone, 3, "g1")];
-        assert_eq!(store.apply_alert_changes(&changes, 1_000_000).await.unwrap(), 2);
+        let changes = vec![
+            change(a, 1, "a1"),
+            change(b, 2, "b1"),
+            change(gone, 3, "g1"),
+        ];
+        assert_eq!(
+            store
+                .apply_alert_changes(&changes, 1_000_000)
+                .await
+                .unwrap(),
+            2
+        );
         let rows = store.outbox_rows().await.unwrap();
-        assert_eq!(rows.iter().map(|r| r.dedup_key.as_str()).collect::<Vec<_>>(), vec!["a1", "b1"]);
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.dedup_key.as_str())
+                .collect::<Vec<_>>(),
+            vec!["a1", "b1"]
+        );
 
         let watched = store.watched_subscriptions().await.unwrap();
         assert_eq!(watched.len(), 2);
-        assert!(watched.iter().all(|w| w.violated == Some(true) && w.last_notified_at == Some(100)));
+        assert!(
+            watched
+                .iter()
+                .all(|w| w.violated == Some(true) && w.last_notified_at == Some(100))
+        );
 
         // Same decision again: dedup keys make it a no-op for the outbox.
-        store.apply_alert_changes(&changes, 1_000_000).await.unwrap();
+        store
+            .apply_alert_changes(&changes, 1_000_000)
+            .await
+            .unwrap();
         assert_eq!(store.outbox_rows().await.unwrap().len(), 2);
     }
 
@@ -193,6 +270,9 @@ mod tests {
         subscribe(&store, 2, 42.0).await;
         store.deactivate_chat(2, "blocked").await.unwrap();
         let watched = store.watched_subscriptions().await.unwrap();
-        assert_eq!(watched.iter().map(|w| w.chat_id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            watched.iter().map(|w| w.chat_id).collect::<Vec<_>>(),
+            vec![1]
+        );
     }
 }

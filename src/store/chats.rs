@@ -66,8 +66,14 @@ mod tests {
         store.set_chat_language(5, Language::It).await.unwrap();
         store.set_chat_units(5, Units::Fahrenheit).await.unwrap();
         let chat = store.chat(5).await.unwrap().unwrap();
-        assert_eq!((chat.language.as_str(), chat.units.as_str(), chat.active), ("it", "f", true));
-        store.deactivate_chat(5, "Forbidden: bot was blocked by the user").await.unwrap();
+        assert_eq!(
+            (chat.language.as_str(), chat.units.as_str(), chat.active),
+            ("it", "f", true)
+        );
+        store
+            .deactivate_chat(5, "Forbidden: bot was blocked by the user")
+            .await
+            .unwrap();
         let chat = store.chat(5).await.unwrap().unwrap();
         assert!(!chat.active);
         assert_eq!(chat.language, "it");

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod chats;
+mod notifier_queries;
 mod outbox;
 mod settings;
 mod subscriptions;
@@ -17,7 +18,7 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use alerts::{StateChange, Watched};
+pub use alerts::{MessageContext, StateChange, Watched};
 pub use chats::Chat;
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
 pub use subscriptions::{NewSubscription, Subscription};

@@ -71,7 +71,11 @@ impl Store {
     /// The oldest pending message of each chat, if it is due at `now_ms`, oldest
     /// first. One per chat keeps a chat's messages in order (an all-clear never
     /// overtakes its alert) and lets the notifier pace each chat.
-    pub async fn due_messages(&self, now_ms: i64, limit: u32) -> anyhow::Result<Vec<OutboxMessage>> {
+    pub async fn due_messages(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<OutboxMessage>> {
         sqlx::query_as::<_, OutboxMessage>(
             "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms
              FROM outbox o
@@ -105,7 +109,12 @@ impl Store {
     }
 
     /// Telegram accepted the message: only now is it marked sent.
-    pub async fn mark_sent(&self, id: i64, telegram_message_id: i64, now_ms: i64) -> anyhow::Result<()> {
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        telegram_message_id: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at_ms = ?, telegram_message_id = ?,
                     attempts = attempts + 1, last_error = NULL

@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(temperature(30.0, Language::En, Units::Celsius), "30 °C");
         assert_eq!(temperature(35.24, Language::It, Units::Celsius), "35,2 °C");
         assert_eq!(temperature(-0.01, Language::En, Units::Celsius), "0 °C");
-        assert_eq!(temperature(100.0 / 3.0, Language::En, Units::Fahrenheit), "92 °F");
+        assert_eq!(
+            temperature(100.0 / 3.0, Language::En, Units::Fahrenheit),
+            "92 °F"
+        );
         assert_eq!(temperature(0.0, Language::En, Units::Fahrenheit), "32 °F");
     }
 

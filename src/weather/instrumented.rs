@@ -53,7 +53,10 @@ impl WeatherProvider for Instrumented {
     }
 
     async fn geocode(&self, query: &str) -> Result<Vec<Place>, WeatherError> {
-        self.metrics.weather_calls.with_label_values(&[self.inner.name()]).inc();
+        self.metrics
+            .weather_calls
+            .with_label_values(&[self.inner.name()])
+            .inc();
         let started = Instant::now();
         let result = self.inner.geocode(query).await;
         self.metrics

@@ -17,7 +17,10 @@ impl Pacer {
     /// `calls_per_minute` ≥ 1.
     pub fn per_minute(calls_per_minute: u32) -> Self {
         let gap = Duration::from_secs(60) / calls_per_minute.max(1);
-        Self { gap, next: Mutex::new(None) }
+        Self {
+            gap,
+            next: Mutex::new(None),
+        }
     }
 
     /// Waits for this caller's slot.

@@ -13,7 +13,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
     /// Every point reports this temperature, rain and snow flags.
-    Weather { temperature: f64, raining: bool, snowing: bool },
+    Weather {
+        temperature: f64,
+        raining: bool,
+        snowing: bool,
+    },
     ServerError,
     Garbage,
     Slow(Duration),
@@ -28,7 +32,11 @@ impl FakeForecast {
     /// Mounts `/v1/forecast` on `server`, starting at 20 °C, dry.
     pub async fn mount(server: &MockServer) -> Self {
         let fake = Self {
-            mode: Arc::new(Mutex::new(Mode::Weather { temperature: 20.0, raining: false, snowing: false })),
+            mode: Arc::new(Mutex::new(Mode::Weather {
+                temperature: 20.0,
+                raining: false,
+                snowing: false,
+            })),
         };
         Mock::given(method("GET"))
             .and(path("/v1/forecast"))
@@ -43,7 +51,11 @@ impl FakeForecast {
     }
 
     pub fn temperature(&self, t: f64) {
-        self.set(Mode::Weather { temperature: t, raining: false, snowing: false });
+        self.set(Mode::Weather {
+            temperature: t,
+            raining: false,
+            snowing: false,
+        });
     }
 }
 
@@ -51,10 +63,23 @@ impl Respond for FakeForecast {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mode = *self.mode.lock().unwrap();
         let (temperature, raining, snowing) = match mode {
-            Mode::ServerError => return ResponseTemplate::new(500).set_body_json(json!({"error": true, "reason": "boom"})),
-            Mode::Garbage => return ResponseTemplate::new(200).set_body_string("<html>not json</html>"),
-            Mode::Slow(d) => return ResponseTemplate::new(200).set_delay(d).set_body_json(json!({})),
-            Mode::Weather { temperature, raining, snowing } => (temperature, raining, snowing),
+            Mode::ServerError => {
+                return ResponseTemplate::new(500)
+                    .set_body_json(json!({"error": true, "reason": "boom"}));
+            }
+            Mode::Garbage => {
+                return ResponseTemplate::new(200).set_body_string("<html>not json</html>");
+            }
+            Mode::Slow(d) => {
+                return ResponseTemplate::new(200)
+                    .set_delay(d)
+                    .set_body_json(json!({}));
+            }
+            Mode::Weather {
+                temperature,
+                raining,
+                snowing,
+            } => (temperature, raining, snowing),
         };
         let latitudes = request
             .url
@@ -74,7 +99,11 @@ impl Respond for FakeForecast {
                 }
             })
         };
-        let body = if latitudes == 1 { one(0) } else { Value::Array((0..latitudes).map(one).collect()) };
+        let body = if latitudes == 1 {
+            one(0)
+        } else {
+            Value::Array((0..latitudes).map(one).collect())
+        };
         ResponseTemplate::new(200).set_body_json(body)
     }
 }

@@ -2,6 +2,7 @@
 //! SQLite and a wiremock server standing in for the weather provider.
 #![allow(dead_code)] // each test crate uses a different part of this module
 
+pub mod fake_telegram;
 pub mod fake_weather;
 
 use std::net::SocketAddr;

@@ -1,0 +1,92 @@
+//! End to end: the whole app with a fake weather upstream and a fake Bot API.
+//! A user registered over REST subscribes; when the weather crosses the
+//! threshold the alert text reaches their chat, and the all-clear follows.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use meteobot::secret::Secret;
+use support::fake_telegram::{FakeTelegram, TOKEN};
+use support::fake_weather::FakeForecast;
+use support::spawn_app_with;
+
+/// Waits (bounded) until `chat` has received `n` messages.
+async fn wait_for_messages(telegram: &FakeTelegram, chat: i64, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let texts = telegram.texts_to(chat);
+        if texts.len() >= n || Instant::now() > deadline {
+            return texts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rest_user_gets_the_alert_and_the_all_clear_in_their_chat() {
+    let telegram = FakeTelegram::start().await;
+    let api = telegram.url();
+    let app = spawn_app_with(move |c| {
+        c.telegram_token = Some(Secret::new(TOKEN));
+        c.telegram_api_url = Some(api);
+        c.poll_interval = Duration::from_millis(200);
+    })
+    .await;
+    let forecast = FakeForecast::mount(&app.weather).await;
+    forecast.temperature(22.0);
+    app.geocoding("Rome", &[("Rome", "IT", 41.89193, 12.51133, 2_318_895)])
+        .await;
+
+    let chat = 555_001;
+    let token = app.register("ada", chat).await;
+    let (status, body) = app
+        .post_form(
+            &format!("/cityevents/{token}"),
+            &[("city_name", "Rome"), ("min_temp", "5"), ("max_temp", "30")],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Comfortable weather: nothing is sent.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(telegram.texts_to(chat).is_empty());
+
+    forecast.temperature(35.2);
+    let texts = wait_for_messages(&telegram, chat, 1).await;
+    assert_eq!(
+        texts,
+        vec!["🌡 Rome, IT: 35.2 °C — above your maximum of 30 °C."]
+    );
+
+    // Still hot for several cycles: no repeat.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(telegram.texts_to(chat).len(), 1);
+
+    forecast.temperature(24.1);
+    let texts = wait_for_messages(&telegram, chat, 2).await;
+    assert_eq!(
+        texts[1],
+        "✅ Rome, IT is back within your limits (24.1 °C)."
+    );
+    assert_eq!(texts.len(), 2);
+
+    let rows = app.store.outbox_rows().await.unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "sent" && r.telegram_message_id.is_some()),
+        "{rows:?}"
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("messages_sent_total 2"), "{metrics}");
+    assert!(metrics.contains("poll_cycle_duration_seconds_count"));
+    assert!(metrics.contains("weather_api_calls_total{provider=\"open-meteo\"}"));
+}
