@@ -169,6 +169,25 @@ async fn main() -> anyhow::Result<()> {
         metrics.telegram_429.get()
     );
     println!("requests:        {}", requests.len());
+    if let Some(t0) = first {
+        for r in requests.iter().filter(|r| r.status == 429).take(10) {
+            let chat = r.chat_id.unwrap_or_default();
+            let window = received
+                .iter()
+                .filter(|m| r.at > m.at && r.at - m.at < Duration::from_secs(1));
+            let same_chat = window.clone().any(|m| m.chat_id == chat);
+            println!(
+                "  429 at +{:.3} s to chat {chat}: {} accepted in the second before{}",
+                (r.at - t0).as_secs_f64(),
+                window.count(),
+                if same_chat {
+                    ", one to the same chat"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
 
     if not_sent + never_received + duplicates + reordered > 0 {
         std::process::exit(1);

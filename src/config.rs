@@ -12,6 +12,7 @@ use clap::Parser;
 use reqwest::Url;
 
 use crate::secret::Secret;
+use crate::sla::JobName;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:meteobot.db";
 pub const DEFAULT_OWM_API_URL: &str = "https://api.openweathermap.org";
@@ -84,6 +85,12 @@ pub struct Args {
     /// How often SLAs are evaluated.
     #[arg(long, env = "SLA_EVAL_INTERVAL", default_value = "60s")]
     pub sla_eval_interval: String,
+    /// SLA samples and violations older than this are deleted.
+    #[arg(long, env = "SLA_RETENTION", default_value = "7d")]
+    pub sla_retention: String,
+    /// The `job` every in-process metric carries when SLAs read the registry.
+    #[arg(long, env = "METRICS_JOB", default_value = "meteobot")]
+    pub metrics_job: String,
     /// tracing filter (`info`, `meteobot=debug`).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
@@ -117,6 +124,8 @@ pub struct Config {
     pub token_ttl: Duration,
     pub prometheus_url: Option<Url>,
     pub sla_eval_interval: Duration,
+    pub sla_retention: Duration,
+    pub metrics_job: JobName,
     pub rust_log: String,
 }
 
@@ -167,8 +176,9 @@ impl Config {
         {
             return Err(bad("JWT_SECRET", "too short: use at least 16 characters"));
         }
+        let telegram_token = parse_token(args.teloxide_token)?;
         Ok(Self {
-            telegram_token: non_empty(args.teloxide_token).map(Secret::new),
+            telegram_token: Some(telegram_token),
             telegram_api_url: optional_url("TELOXIDE_API_URL", args.teloxide_api_url)?,
             database_url: parse_database_url(&args.database_url)?,
             provider,
@@ -190,6 +200,8 @@ impl Config {
             token_ttl: parse_duration("TOKEN_TTL", &args.token_ttl)?,
             prometheus_url: optional_url("PROMETHEUS_URL", args.prometheus_url)?,
             sla_eval_interval: parse_duration("SLA_EVAL_INTERVAL", &args.sla_eval_interval)?,
+            sla_retention: parse_duration("SLA_RETENTION", &args.sla_retention)?,
+            metrics_job: JobName::parse(&args.metrics_job).map_err(|e| bad("METRICS_JOB", e.0))?,
             rust_log: args.rust_log,
         })
     }
@@ -218,6 +230,8 @@ impl Config {
             token_ttl: Duration::from_secs(24 * 3600),
             prometheus_url: None,
             sla_eval_interval: Duration::from_secs(60),
+            sla_retention: Duration::from_secs(7 * 24 * 3600),
+            metrics_job: JobName::parse("meteobot").expect("a valid job name"),
             rust_log: "info".into(),
         }
     }
@@ -225,6 +239,23 @@ impl Config {
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A bot token is `<bot id>:<secret>`; the value itself never appears in an error.
+fn parse_token(raw: Option<String>) -> Result<Secret, ConfigError> {
+    let Some(token) = non_empty(raw) else {
+        return Err(bad(
+            "TELOXIDE_TOKEN",
+            "required: create a bot with @BotFather on Telegram (/newbot) and set the token it gives you",
+        ));
+    };
+    let well_formed = token
+        .split_once(':')
+        .is_some_and(|(id, secret)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !secret.is_empty());
+    if !well_formed {
+        return Err(bad("TELOXIDE_TOKEN", "is not a bot token (expected <digits>:<secret> from @BotFather)"));
+    }
+    Ok(Secret::new(token))
 }
 
 fn parse_provider(raw: &str) -> Result<ProviderKind, ConfigError> {
@@ -312,6 +343,7 @@ mod tests {
     /// are added unless the case sets them itself.
     fn config(extra: &[&str]) -> Result<Config, ConfigError> {
         let base = [
+            ("--teloxide-token", "123456:test-token"),
             ("--database-url", "sqlite::memory:"),
             ("--weather-provider", "open-meteo"),
             ("--admin-addr", "127.0.0.1:0"),
@@ -342,6 +374,30 @@ mod tests {
             config(&["--remind-interval", "0s"]).unwrap_err().variable,
             "REMIND_INTERVAL"
         );
+    }
+
+    #[test]
+    fn the_bot_token_is_required_and_never_printed() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.telegram_token.as_ref().map(Secret::expose), Some("123456:test-token"));
+        assert!(!format!("{c:?}").contains("test-token"));
+        let e = config(&["--teloxide-token", " "]).unwrap_err();
+        assert_eq!(e.variable, "TELOXIDE_TOKEN");
+        assert!(e.message.contains("@BotFather"));
+        let e = config(&["--teloxide-token", "not-a-token-secret"]).unwrap_err();
+        assert_eq!(e.variable, "TELOXIDE_TOKEN");
+        assert!(!e.to_string().contains("not-a-token-secret"));
+    }
+
+    #[test]
+    fn sla_settings_are_checked() {
+        let c = config(&["--sla-retention", "2d", "--metrics-job", " api "]).unwrap();
+        assert_eq!(c.sla_retention, Duration::from_secs(2 * 86400));
+        assert_eq!(c.metrics_job.as_str(), "api");
+        let e = config(&["--sla-retention", "never"]).unwrap_err();
+        assert_eq!(e.variable, "SLA_RETENTION");
+        let e = config(&["--metrics-job", " "]).unwrap_err();
+        assert_eq!(e.variable, "METRICS_JOB");
     }
 
     #[test]

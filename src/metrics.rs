@@ -3,8 +3,8 @@
 //! reference system where it had one.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -35,6 +35,18 @@ pub struct Metrics {
     /// Failed attempts scheduled again (network, 5xx, 429).
     pub messages_retried: IntCounter,
     pub telegram_429: IntCounter,
+    /// SLA metric reads that failed (source down, garbage, bad query).
+    pub sla_evaluation_errors: IntCounter,
+    /// Samples found outside their SLA's range.
+    pub sla_violations: IntCounter,
+    /// This process's CPU use, % of the CPUs it may run on (`sysmetrics`).
+    pub cpu_usage: Gauge,
+    /// Resident memory, % of the memory available to the process.
+    pub memory_usage: Gauge,
+    /// Bytes of the SQLite database file, its WAL and shared-memory index.
+    pub disk_space_used: IntGauge,
+    /// Connections handed out by the database pool.
+    pub db_connections: IntCounter,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -47,6 +59,10 @@ fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
 
 fn gauge(name: &str, help: &str) -> IntGauge {
     IntGauge::with_opts(Opts::new(name, help)).expect("valid metric")
+}
+
+fn float_gauge(name: &str, help: &str) -> Gauge {
+    Gauge::with_opts(Opts::new(name, help)).expect("valid metric")
 }
 
 impl Metrics {
@@ -131,6 +147,27 @@ impl Metrics {
                 "telegram_rate_limited_total",
                 "Telegram 429 Too Many Requests answers",
             ),
+            sla_evaluation_errors: counter(
+                "sla_evaluation_errors_total",
+                "SLA metric reads that failed",
+            ),
+            sla_violations: counter("sla_violations_total", "SLA samples outside their range"),
+            cpu_usage: float_gauge(
+                "cpu_usage_percent",
+                "Process CPU use, % of the CPUs available to it",
+            ),
+            memory_usage: float_gauge(
+                "memory_usage_percent",
+                "Process resident memory, % of the memory available to it",
+            ),
+            disk_space_used: gauge(
+                "disk_space_used",
+                "Bytes of the SQLite database file with its -wal and -shm files",
+            ),
+            db_connections: counter(
+                "db_connections_total",
+                "Connections acquired from the database pool",
+            ),
         };
         metrics.register_all();
         metrics
@@ -153,6 +190,12 @@ impl Metrics {
             Box::new(self.messages_failed.clone()),
             Box::new(self.messages_retried.clone()),
             Box::new(self.telegram_429.clone()),
+            Box::new(self.sla_evaluation_errors.clone()),
+            Box::new(self.sla_violations.clone()),
+            Box::new(self.cpu_usage.clone()),
+            Box::new(self.memory_usage.clone()),
+            Box::new(self.disk_space_used.clone()),
+            Box::new(self.db_connections.clone()),
         ];
         for c in collectors {
             self.registry.register(c).expect("metric names are unique");

@@ -14,12 +14,15 @@ use tokio::sync::Notify;
 use crate::accounts::{self, Accounts};
 use crate::admin::{self, AppState};
 use crate::alerts::Poller;
+use crate::bot::{self, BotContext};
 use crate::config::{Config, ProviderKind};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::shutdown;
+use crate::sla::{Evaluator, SlaService};
 use crate::store::Store;
 use crate::subscribe::Subscriber;
+use crate::sysmetrics::SystemMetrics;
 use crate::weather::{self, Instrumented, OpenMeteo, OpenWeatherMap, WeatherProvider};
 
 pub struct App {
@@ -29,6 +32,9 @@ pub struct App {
     store: Store,
     metrics: Metrics,
     workers: Option<Workers>,
+    system_metrics: SystemMetrics,
+    sla_evaluator: Evaluator,
+    sla_eval_interval: Duration,
 }
 
 /// The background half: it runs only with a bot token (nobody to tell otherwise).
@@ -36,6 +42,8 @@ struct Workers {
     poller: Poller,
     poll_interval: Duration,
     notifier: Notifier,
+    bot: Bot,
+    bot_context: BotContext,
 }
 
 impl App {
@@ -43,14 +51,28 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         let metrics = Metrics::new();
         let provider = build_provider(&config, &metrics)?;
-        let workers = build_workers(&config, &store, &provider, &metrics)?;
+        let sla = SlaService::from_config(&config, store.clone(), &metrics);
+        let sla_evaluator = sla.evaluator(metrics.clone(), config.sla_retention);
+        let system_metrics =
+            SystemMetrics::new(store.clone(), &config.database_url, metrics.clone());
         let secret = accounts::jwt_secret(config.jwt_secret.as_ref(), &store).await?;
         let accounts = Accounts::new(store.clone(), &secret, config.token_ttl, metrics.clone());
+        let subscriber = Subscriber::new(store.clone(), Arc::clone(&provider));
+        let bot_context = BotContext {
+            store: store.clone(),
+            accounts: accounts.clone(),
+            subscriber: subscriber.clone(),
+            provider: Arc::clone(&provider),
+            admin_chats: Arc::new(config.admin_chat_ids.clone()),
+        };
+        let workers = build_workers(&config, &store, &provider, &metrics, bot_context)?;
         let state = AppState {
             store: store.clone(),
             accounts,
-            subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
+            subscriber,
             metrics: metrics.clone(),
+            sla,
+            admin_token: config.admin_token.clone(),
         };
         let listener = TcpListener::bind(config.admin_addr)
             .await
@@ -64,6 +86,9 @@ impl App {
             store,
             metrics,
             workers,
+            system_metrics,
+            sla_evaluator,
+            sla_eval_interval: config.sla_eval_interval,
         })
     }
 
@@ -98,9 +123,17 @@ impl App {
             trigger.trigger();
         });
         let mut tasks = tokio::task::JoinSet::new();
+        // Always, bot or not: /metrics and the SLA evaluator read these.
+        tasks.spawn(self.system_metrics.run(listener.clone()));
+        // Always too: SLAs watch the service whether or not a bot runs.
+        tasks.spawn(
+            self.sla_evaluator
+                .run(self.sla_eval_interval, listener.clone()),
+        );
         if let Some(w) = self.workers {
             tasks.spawn(w.poller.run(w.poll_interval, listener.clone()));
             tasks.spawn(w.notifier.run(listener.clone()));
+            tasks.spawn(bot::run(w.bot, w.bot_context, listener.clone()));
         } else {
             tracing::warn!("TELOXIDE_TOKEN is not set: no polling and no alerts, REST only");
         }
@@ -121,6 +154,7 @@ fn build_workers(
     store: &Store,
     provider: &Arc<dyn WeatherProvider>,
     metrics: &Metrics,
+    bot_context: BotContext,
 ) -> anyhow::Result<Option<Workers>> {
     let Some(token) = &config.telegram_token else {
         return Ok(None);
@@ -137,11 +171,13 @@ fn build_workers(
         config.remind_interval,
         Arc::clone(&wake),
     );
-    let notifier = Notifier::new(store.clone(), bot, metrics.clone(), wake);
+    let notifier = Notifier::new(store.clone(), bot.clone(), metrics.clone(), wake);
     Ok(Some(Workers {
         poller,
         poll_interval: config.poll_interval,
         notifier,
+        bot,
+        bot_context,
     }))
 }
 

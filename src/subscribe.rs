@@ -41,6 +41,21 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// From already-numeric limits (a dialogue's answers), with the same checks.
+    pub fn new(min: Option<f64>, max: Option<f64>, rain: bool, snow: bool) -> Result<Self, ParseError> {
+        let min = min.map(Temperature::new).transpose()?;
+        let max = max.map(Temperature::new).transpose()?;
+        let band = TemperatureBand::new(min, max)?;
+        if band.is_unbounded() && !rain && !snow {
+            return Err(ParseError::new(
+                "nothing to watch: set a minimum or maximum temperature, rain or snow",
+            ));
+        }
+        Ok(Self { band, rain, snow })
+    }
+}
+
 fn parse_bound(what: &str, raw: Option<&str>) -> Result<Option<Temperature>, ParseError> {
     match raw {
         None => Ok(None),

@@ -82,6 +82,7 @@ fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
     for (env, variable) in cases {
         let out = meteobot()
             .env("DATABASE_URL", &db)
+            .env("TELOXIDE_TOKEN", "123:dummy")
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -92,13 +93,24 @@ fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
     }
     // The flag spelling works the same way.
     let out = meteobot()
-        .args(["--database-url", &db, "--poll-interval", "x"])
+        .args(["--teloxide-token", "123:dummy", "--database-url", &db, "--poll-interval", "x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("POLL_INTERVAL"));
 }
 
+#[test]
+fn a_missing_bot_token_says_where_to_get_one() {
+    let out = meteobot().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("TELOXIDE_TOKEN") && err.contains("@BotFather"), "{err}");
+}
+
+/// Telegram unreachable (a closed port): the admin port serves anyway, the
+/// bot retries, no secret reaches the log, and SIGTERM exits 0.
 #[test]
 fn serves_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,6 +121,8 @@ fn serves_and_exits_0_on_sigterm() {
         )
         .env("ADMIN_ADDR", "127.0.0.1:0")
         .env("OWM_API_KEY", "sekrit-key-value")
+        .env("TELOXIDE_TOKEN", "424242:SECRET-bot-token-value")
+        .env("TELOXIDE_API_URL", "http://127.0.0.1:9/")
         .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .spawn()
@@ -153,9 +167,8 @@ fn serves_and_exits_0_on_sigterm() {
         log.push('\n');
     }
     assert!(log.contains("stopped"), "no clean stop in:\n{log}");
-    assert!(
-        !log.contains("sekrit-key-value"),
-        "a secret reached the log"
-    );
+    assert!(!log.contains("sekrit-key-value"), "a secret reached the log");
+    assert!(!log.contains("SECRET-bot-token-value"), "the bot token reached the log:\n{log}");
+    assert!(log.contains("cannot reach Telegram"), "no retry logged:\n{log}");
     assert!(dir.path().join("m.db").exists(), "the database was created");
 }

@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod form;
 mod observability;
+mod sla;
 mod subscriptions;
 
 use axum::Router;
@@ -18,6 +19,8 @@ pub use form::Fields;
 
 use crate::accounts::Accounts;
 use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::sla::SlaService;
 use crate::store::Store;
 use crate::subscribe::Subscriber;
 
@@ -30,6 +33,9 @@ pub struct AppState {
     pub accounts: Accounts,
     pub subscriber: Subscriber,
     pub metrics: Metrics,
+    pub sla: SlaService,
+    /// Bearer token the SLA routes require, when set.
+    pub admin_token: Option<Secret>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/auth", auth::router())
         .merge(subscriptions::router())
         .nest("/city_serv", subscriptions::router())
+        .merge(sla::router(state.clone()))
+        .nest("/sla_manager", sla::router(state.clone()))
         .merge(observability::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -78,8 +78,8 @@ mod tests {
 
     #[test]
     fn slots_are_spaced_and_do_not_accumulate() {
-        let t0 = Instant::now();
         let mut pacer = Pacer::new(34 * MS, 1000 * MS);
+        let t0 = Instant::now();
         assert_eq!(pacer.reserve(t0), t0);
         assert_eq!(pacer.reserve(t0), t0 + 34 * MS);
         assert_eq!(pacer.reserve(t0 + 40 * MS), t0 + 68 * MS);

@@ -4,14 +4,18 @@
 
 mod alerts;
 mod chats;
+mod dialogues;
 mod notifier_queries;
 mod outbox;
 mod settings;
+mod sla;
 mod subscriptions;
 mod tokens;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -21,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use alerts::{MessageContext, StateChange, Watched};
 pub use chats::Chat;
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
+pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert};
 pub use subscriptions::{NewSubscription, Subscription};
 pub use users::{NewUser, User};
 
@@ -29,6 +34,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Connections handed out by the pool since start (`db_connections_total`).
+    acquisitions: Arc<AtomicU64>,
 }
 
 /// A write that broke a UNIQUE constraint, told apart from other failures.
@@ -50,8 +57,22 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let acquisitions = Arc::new(AtomicU64::new(0));
+        // sqlx calls `before_acquire` only for a connection reused from the
+        // idle queue and `after_connect` for one opened to serve an acquire
+        // (min_connections is 0, so none is opened otherwise): together they
+        // count every acquisition.
+        let (reused, opened) = (Arc::clone(&acquisitions), Arc::clone(&acquisitions));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .before_acquire(move |_conn, _meta| {
+                reused.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(true) })
+            })
+            .after_connect(move |_conn, _meta| {
+                opened.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(()) })
+            })
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {database_url}"))?;
@@ -59,11 +80,16 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot apply database migrations")?;
-        Ok(Self { pool })
+        Ok(Self { pool, acquisitions })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// How many connections the pool has handed out since `connect`.
+    pub fn connection_acquisitions(&self) -> u64 {
+        self.acquisitions.load(Ordering::Relaxed)
     }
 
     pub async fn close(&self) {

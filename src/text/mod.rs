@@ -2,8 +2,12 @@
 //! crate writes words a Telegram user reads.
 
 mod alerts;
+mod bot;
+mod commands;
 
 pub use alerts::{alert_text, all_clear_text, reminder_text};
+pub use bot::{BotTexts, bot_texts, fill};
+pub use commands::{COMMANDS, CommandInfo, help};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {

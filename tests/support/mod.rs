@@ -2,8 +2,10 @@
 //! SQLite and a wiremock server standing in for the weather provider.
 #![allow(dead_code)] // each test crate uses a different part of this module
 
+pub mod bot;
 pub mod fake_telegram;
 pub mod fake_weather;
+pub mod sla;
 
 use std::net::SocketAddr;
 use std::time::Duration;

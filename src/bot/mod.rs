@@ -1,0 +1,188 @@
+//! The conversational side: teloxide's Dispatcher over long polling, a dptree
+//! handler tree, dialogue states in SQLite. Handlers take a plain `Bot`, so
+//! tests drive the very same tree with `teloxide_tests::MockBot`.
+
+mod args;
+mod callbacks;
+mod commands;
+mod list;
+mod membership;
+mod register;
+mod reply;
+mod state;
+mod storage;
+mod subscribe;
+mod weather_now;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::dialogue::{Dialogue, ErasedStorage, Storage};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::BotCommand;
+use teloxide::update_listeners::Polling;
+use teloxide::{ApiError, RequestError};
+
+pub use args::{SubscribeArgs, parse_subscribe, tokens};
+pub use commands::Command;
+pub use state::{Limits, PlaceChoice, State};
+pub use storage::SqlDialogues;
+
+use crate::accounts::Accounts;
+use crate::secret::redact_url;
+use crate::shutdown::ShutdownListener;
+use crate::store::Store;
+use crate::subscribe::Subscriber;
+use crate::text::{COMMANDS, Language};
+use crate::weather::WeatherProvider;
+
+pub type BotError = Box<dyn std::error::Error + Send + Sync>;
+pub type HandlerResult = Result<(), BotError>;
+pub type DialogueStorage = ErasedStorage<State>;
+pub type MyDialogue = Dialogue<State, DialogueStorage>;
+
+/// Everything the handlers need, injected by dptree.
+#[derive(Clone)]
+pub struct BotContext {
+    pub store: Store,
+    pub accounts: Accounts,
+    pub subscriber: Subscriber,
+    pub provider: Arc<dyn WeatherProvider>,
+    pub admin_chats: Arc<Vec<i64>>,
+}
+
+impl BotContext {
+    pub fn is_admin(&self, chat: ChatId) -> bool {
+        self.admin_chats.contains(&chat.0)
+    }
+
+    /// The dialogue storage over this context's store.
+    pub fn dialogues(&self) -> Arc<DialogueStorage> {
+        SqlDialogues::new(self.store.clone()).erase()
+    }
+}
+
+/// The handler tree. Commands are matched first in every state, so /cancel
+/// and friends always work; other text goes to the current dialogue step.
+pub fn schema() -> UpdateHandler<BotError> {
+    let messages = Update::filter_message()
+        .enter_dialogue::<Message, DialogueStorage, State>()
+        .branch(teloxide::filter_command::<Command, _>().endpoint(commands::handle))
+        .branch(dptree::filter(|m: Message| m.location().is_some()).endpoint(subscribe::on_location))
+        .branch(dptree::endpoint(commands::dialogue_message));
+    let callbacks = Update::filter_callback_query()
+        .enter_dialogue::<CallbackQuery, DialogueStorage, State>()
+        .endpoint(callbacks::handle);
+    let membership = Update::filter_my_chat_member().endpoint(membership::handle);
+    dptree::entry().branch(messages).branch(callbacks).branch(membership)
+}
+
+/// Registers the command menu in English (default) and Italian.
+pub async fn set_commands(bot: &Bot) -> Result<(), RequestError> {
+    for lang in [Language::En, Language::It] {
+        let commands: Vec<BotCommand> = COMMANDS
+            .iter()
+            .filter(|c| !c.admin)
+            .map(|c| BotCommand::new(c.name, c.description(lang)))
+            .collect();
+        let request = bot.set_my_commands(commands);
+        match lang {
+            Language::En => request.await?,
+            Language::It => request.language_code("it").await?,
+        };
+    }
+    Ok(())
+}
+
+/// Long polling until shutdown. While Telegram cannot be reached the start is
+/// retried with backoff (the admin port keeps serving meanwhile).
+pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        if shutdown.is_stopped() {
+            break;
+        }
+        match bot.get_me().await {
+            Ok(me) => {
+                tracing::info!(bot = %me.username(), "connected to Telegram");
+                break;
+            }
+            Err(e) => {
+                log_request_error("cannot reach Telegram; retrying", &e, delay);
+                tokio::select! {
+                    _ = shutdown.stopped() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    if let Err(e) = set_commands(&bot).await {
+        log_request_error("could not set the command menu", &e, Duration::ZERO);
+    }
+    let storage = ctx.dialogues();
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+        .dependencies(dptree::deps![ctx, storage])
+        .error_handler(Arc::new(LogHandlerError))
+        .build();
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.stopped().await;
+        // The dispatcher may not have started yet: retry until it takes.
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    let listener = Polling::builder(bot)
+        .timeout(Duration::from_secs(25))
+        .backoff_strategy(|attempt| Duration::from_secs(1 << attempt.min(6)))
+        .build();
+    if let Err(e) = dispatcher.try_dispatch_with_listener(listener, Arc::new(LogPollingError)).await {
+        log_request_error("the dispatcher stopped", &e, Duration::ZERO);
+    }
+    tracing::info!("bot stopped");
+}
+
+fn log_request_error(what: &str, err: &RequestError, retry_in: Duration) {
+    let error = redact_url(&err.to_string());
+    if matches!(err, RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) {
+        tracing::error!(error, "another process is polling this bot (409 Conflict): run one instance per token");
+    } else if matches!(err, RequestError::Api(ApiError::InvalidToken)) {
+        tracing::error!("Telegram rejected TELOXIDE_TOKEN: check the token from @BotFather");
+    } else {
+        tracing::warn!(error, retry_in_s = retry_in.as_secs(), "{what}");
+    }
+}
+
+/// getUpdates failures: the listener retries with backoff by itself.
+struct LogPollingError;
+
+impl ErrorHandler<RequestError> for LogPollingError {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> futures_boxed::BoxFuture<'static, ()> {
+        Box::pin(async move { log_request_error("polling Telegram failed", &error, Duration::ZERO) })
+    }
+}
+
+/// A handler that failed (its user already got an answer where possible).
+struct LogHandlerError;
+
+impl ErrorHandler<BotError> for LogHandlerError {
+    fn handle_error(self: Arc<Self>, error: BotError) -> futures_boxed::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            tracing::error!(error = %redact_url(&error.to_string()), "bot handler failed");
+        })
+    }
+}
+
+/// teloxide's `BoxFuture`, spelled without the `futures` crate.
+mod futures_boxed {
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}

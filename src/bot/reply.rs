@@ -1,0 +1,76 @@
+//! Small helpers shared by the handlers: the chat's language, replies with
+//! optional inline keyboards, and logging a failure once with a polite answer.
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, User};
+
+use super::BotContext;
+use crate::text::{BotTexts, Language, bot_texts};
+
+/// Where and how to answer.
+#[derive(Clone)]
+pub struct Replier {
+    pub bot: Bot,
+    pub chat: ChatId,
+    pub lang: Language,
+}
+
+impl Replier {
+    pub fn t(&self) -> &'static BotTexts {
+        bot_texts(self.lang)
+    }
+
+    pub async fn say(&self, text: impl Into<String>) -> ResponseResult<Message> {
+        self.bot.send_message(self.chat, text.into()).await
+    }
+
+    pub async fn ask(&self, text: impl Into<String>, buttons: Vec<Vec<(String, String)>>) -> ResponseResult<Message> {
+        self.bot.send_message(self.chat, text.into()).reply_markup(keyboard(buttons)).await
+    }
+
+    /// Logs `err` (with the chat id) and tells the user it was our fault.
+    pub async fn internal(&self, err: anyhow::Error) -> ResponseResult<()> {
+        tracing::error!(chat_id = self.chat.0, error = format!("{err:#}"), "bot handler failed");
+        self.say(self.t().internal_error).await?;
+        Ok(())
+    }
+}
+
+/// Rows of `(label, callback data)`.
+pub fn keyboard(rows: Vec<Vec<(String, String)>>) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        rows.into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|(label, data)| InlineKeyboardButton::callback(label, data))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The chat's language: the stored one, else the user's Telegram language
+/// (remembered from then on).
+pub async fn chat_language(ctx: &BotContext, chat: ChatId, user: Option<&User>) -> Language {
+    match ctx.store.chat(chat.0).await {
+        Ok(Some(stored)) => Language::from_code(&stored.language),
+        Ok(None) => {
+            let lang = user
+                .and_then(|u| u.language_code.as_deref())
+                .map(Language::from_code)
+                .unwrap_or_default();
+            if let Err(e) = ctx.store.ensure_chat(chat.0, lang).await {
+                tracing::warn!(chat_id = chat.0, error = format!("{e:#}"), "could not remember a chat");
+            }
+            lang
+        }
+        Err(e) => {
+            tracing::warn!(chat_id = chat.0, error = format!("{e:#}"), "could not read a chat's language");
+            Language::default()
+        }
+    }
+}
+
+pub async fn replier(ctx: &BotContext, bot: &Bot, chat: ChatId, user: Option<&User>) -> Replier {
+    Replier { bot: bot.clone(), chat, lang: chat_language(ctx, chat, user).await }
+}

@@ -1,0 +1,162 @@
+//! The evaluator: every `SLA_EVAL_INTERVAL`, read each SLA's value, store the
+//! sample, record a violation when it left its range, and prune history past
+//! the retention window.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use super::Sla;
+use super::source::{MetricSource, Reading, SourceError};
+use crate::metrics::Metrics;
+use crate::shutdown::ShutdownListener;
+use crate::store::{Pruned, SlaSample, Store};
+
+/// What one evaluation did (for tests and logs).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EvaluationReport {
+    pub slas: usize,
+    pub sampled: usize,
+    pub no_data: usize,
+    /// SLAs whose value could not be read (source down, garbage, bad query).
+    pub failed: usize,
+    pub violations: usize,
+    pub pruned: Pruned,
+}
+
+pub struct Evaluator {
+    store: Store,
+    source: Arc<dyn MetricSource>,
+    metrics: Metrics,
+    retention: Duration,
+}
+
+impl Evaluator {
+    pub fn new(
+        store: Store,
+        source: Arc<dyn MetricSource>,
+        metrics: Metrics,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            store,
+            source,
+            metrics,
+            retention,
+        }
+    }
+
+    /// One evaluation at `now`. A source failure costs only the SLAs
+    /// concerned this one time; only a store failure is an error.
+    pub async fn evaluate_once(&self, now: DateTime<Utc>) -> anyhow::Result<EvaluationReport> {
+        let mut slas = Vec::new();
+        for row in self.store.slas().await? {
+            match Sla::from_row(row) {
+                Ok(sla) => slas.push(sla),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "skipping a broken SLA"),
+            }
+        }
+        let mut report = EvaluationReport {
+            slas: slas.len(),
+            ..EvaluationReport::default()
+        };
+        let at_ms = now.timestamp_millis();
+        let mut samples = Vec::new();
+        for (sla, reading) in self.read_all(slas).await {
+            match reading {
+                Ok(Reading::Value(value)) => {
+                    let violation = sla
+                        .range
+                        .violation(value)
+                        .and_then(|b| sla.range.bound_value(b).map(|v| (b, v)));
+                    if let Some((bound, limit)) = violation {
+                        report.violations += 1;
+                        tracing::info!(sla = sla.id, metric = %sla.metric, job = %sla.job,
+                            value, bound = bound.as_str(), limit, "SLA violated");
+                    }
+                    samples.push(SlaSample {
+                        sla_id: sla.id,
+                        at_ms,
+                        value,
+                        violation,
+                    });
+                }
+                Ok(Reading::NoData) => report.no_data += 1,
+                Err(err) => {
+                    report.failed += 1;
+                    self.metrics.sla_evaluation_errors.inc();
+                    log_failure(self.source.name(), &sla, &err);
+                }
+            }
+        }
+        report.sampled = samples.len();
+        let retention_ms = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
+        report.pruned = self
+            .store
+            .record_sla_samples(&samples, at_ms.saturating_sub(retention_ms))
+            .await?;
+        self.metrics.sla_violations.inc_by(report.violations as u64);
+        tracing::debug!(
+            slas = report.slas,
+            sampled = report.sampled,
+            no_data = report.no_data,
+            failed = report.failed,
+            violations = report.violations,
+            "SLA evaluation done"
+        );
+        Ok(report)
+    }
+
+    /// Reads every SLA concurrently: one slow query must not push the others
+    /// past the next tick.
+    async fn read_all(&self, slas: Vec<Sla>) -> Vec<(Sla, Result<Reading, SourceError>)> {
+        let mut tasks = JoinSet::new();
+        for sla in slas {
+            let source = Arc::clone(&self.source);
+            tasks.spawn(async move {
+                let reading = source.current(&sla.metric, &sla.job).await;
+                (sla, reading)
+            });
+        }
+        let mut out = Vec::with_capacity(tasks.len());
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(pair) => out.push(pair),
+                Err(e) => tracing::error!(error = %e, "an SLA read task failed"),
+            }
+        }
+        out
+    }
+
+    /// Evaluates every `interval` until shutdown; a failed evaluation is
+    /// logged and the next one runs on schedule.
+    pub async fn run(self, interval: Duration, mut shutdown: ShutdownListener) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.stopped() => break,
+                _ = ticks.tick() => {}
+            }
+            // Not raced against shutdown: a started evaluation commits first.
+            if let Err(e) = self.evaluate_once(Utc::now()).await {
+                tracing::error!(error = format!("{e:#}"), "SLA evaluation failed");
+            }
+        }
+        tracing::info!("SLA evaluator stopped");
+    }
+}
+
+fn log_failure(source: &str, sla: &Sla, err: &SourceError) {
+    tracing::warn!(
+        source,
+        sla = sla.id,
+        metric = %sla.metric,
+        job = %sla.job,
+        kind = err.kind(),
+        error = %err,
+        "reading an SLA metric failed; it skips this evaluation"
+    );
+}

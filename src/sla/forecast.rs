@@ -1,0 +1,229 @@
+//! The violation forecast: P(the metric leaves its range at some point within
+//! the horizon), from an exponential-smoothing model with prediction
+//! intervals.
+//!
+//! 1. The samples are put on a regular grid (their median spacing, at least
+//!    [`FIT_WINDOW`] / [`MAX_POINTS`]; gaps are bridged linearly) and
+//!    standardised, so the optimiser sees the same scale for bytes and ratios.
+//! 2. augurs' AutoETS picks by AICc among additive-error models without
+//!    season (level only, linear trend, damped trend) and forecasts `h` steps
+//!    with 95 % intervals; each step's spread is σᵢ = interval width / (2·1.96).
+//! 3. The forecast error at step i is split as in the ETS state-space form:
+//!    fresh observation noise with the one-step spread σ₁ at every step, plus
+//!    a Gaussian random walk for where the level goes, whose variance grows
+//!    as σᵢ² − σ₁². 2 000 level paths are drawn with a fixed seed, step by
+//!    step for all paths at once; along each path the chance that no
+//!    observation leaves [min, max] is the product of the per-step normal
+//!    probabilities, and one minus their mean is the first-passage
+//!    probability. The answer is that, but never less than the largest
+//!    single-step exit probability (an exact lower bound under the model).
+//!    Every horizon consumes the same draws for the same steps, so a longer
+//!    horizon never gives a smaller answer.
+
+use std::time::Duration;
+
+use augurs::ets::AutoETS;
+use augurs::{Fit, Predict};
+
+use super::MetricRange;
+use super::passage::first_passage;
+
+/// Fewer samples than this and any model is a guess.
+pub const MIN_SAMPLES: usize = 10;
+/// The history a forecast fits on.
+pub const FIT_WINDOW: Duration = Duration::from_secs(6 * 3600);
+/// Most grid points fitted; with the window this sets the finest step (30 s).
+pub const MAX_POINTS: usize = 720;
+/// Longest horizon accepted, in grid steps of the finest size (one day).
+pub const MAX_STEPS: usize = 2880;
+const LEVEL: f64 = 0.95;
+/// Φ⁻¹(0.975): the half-width of a 95 % interval in standard deviations.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The answer: a probability in [0, 1] and what it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prevision {
+    pub probability: f64,
+    /// Samples used for the fit.
+    pub samples: usize,
+    /// Forecast steps covering the horizon, and their length.
+    pub steps: usize,
+    pub step: Duration,
+    /// The model chosen, e.g. `ETS(A,Ad,N)`, or `constant`.
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ForecastError {
+    #[error("not enough data to forecast (n < k: {have} samples, at least {need} needed)")]
+    NotEnoughData { have: usize, need: usize },
+    #[error("no forecasting model fits these samples ({0})")]
+    Model(String),
+}
+
+/// P(the metric leaves `range` within `horizon`), fitted on `history`
+/// (`(unix ms, value)` points, any order).
+pub fn exit_probability(
+    history: &[(i64, f64)],
+    range: &MetricRange,
+    horizon: Duration,
+) -> Result<Prevision, ForecastError> {
+    let (grid, step_ms) = regular_grid(history)?;
+    let samples = history.iter().filter(|(_, v)| v.is_finite()).count();
+    let horizon_ms = horizon.as_millis().max(1) as f64;
+    let steps = ((horizon_ms / step_ms as f64).ceil() as usize).clamp(1, MAX_STEPS);
+    let step = Duration::from_millis(step_ms as u64);
+
+    let (mean, spread) = standardise(&grid);
+    if spread == 0.0 {
+        // A flat series has no variance to model: it stays where it is.
+        let last = grid[grid.len() - 1];
+        let probability = if range.violation(last).is_some() {
+            1.0
+        } else {
+            0.0
+        };
+        return Ok(Prevision {
+            probability,
+            samples,
+            steps,
+            step,
+            model: "constant".into(),
+        });
+    }
+    let y: Vec<f64> = grid.iter().map(|v| (v - mean) / spread).collect();
+    let search = AutoETS::new(1, "AZN").map_err(|e| ForecastError::Model(e.to_string()))?;
+    let fitted = search
+        .fit(&y)
+        .map_err(|e| ForecastError::Model(e.to_string()))?;
+    let forecast = fitted
+        .predict(steps, LEVEL)
+        .map_err(|e| ForecastError::Model(e.to_string()))?;
+    let intervals = forecast
+        .intervals
+        .ok_or_else(|| ForecastError::Model("the model gave no prediction intervals".into()))?;
+    let means: Vec<f64> = forecast.point.iter().map(|m| m * spread + mean).collect();
+    let sds: Vec<f64> = intervals
+        .upper
+        .iter()
+        .zip(&intervals.lower)
+        .map(|(u, l)| (u - l) / (2.0 * Z95) * spread)
+        .collect();
+    if means.len() != steps
+        || sds.len() != steps
+        || means.iter().chain(&sds).any(|v| !v.is_finite())
+    {
+        return Err(ForecastError::Model("the forecast is not finite".into()));
+    }
+    let model_type = fitted.model().model_type();
+    let model = format!(
+        "ETS({},{}{},{})",
+        model_type.error,
+        model_type.trend,
+        if fitted.model().damped() { "d" } else { "" },
+        model_type.season
+    );
+    Ok(Prevision {
+        probability: first_passage(&means, &sds, range),
+        samples,
+        steps,
+        step,
+        model,
+    })
+}
+
+/// The finite samples on a regular grid ending at the last sample, and the
+/// grid step in ms.
+fn regular_grid(history: &[(i64, f64)]) -> Result<(Vec<f64>, i64), ForecastError> {
+    let mut points: Vec<(i64, f64)> = history
+        .iter()
+        .copied()
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    points.sort_by_key(|(t, _)| *t);
+    points.dedup_by_key(|(t, _)| *t);
+    let not_enough = |have| ForecastError::NotEnoughData {
+        have,
+        need: MIN_SAMPLES,
+    };
+    if points.len() < MIN_SAMPLES {
+        return Err(not_enough(points.len()));
+    }
+    let mut gaps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    gaps.sort_unstable();
+    let finest = (FIT_WINDOW.as_millis() / MAX_POINTS as u128) as i64;
+    let step = gaps[gaps.len() / 2].max(finest);
+    let (first, last) = (points[0].0, points[points.len() - 1].0);
+    let count = usize::try_from((last - first) / step + 1)
+        .unwrap_or(usize::MAX)
+        .min(MAX_POINTS);
+    if count < MIN_SAMPLES {
+        return Err(not_enough(count));
+    }
+    let mut grid = Vec::with_capacity(count);
+    let mut j = 0;
+    for k in 0..count {
+        let t = last - (count - 1 - k) as i64 * step;
+        while j + 1 < points.len() && points[j + 1].0 <= t {
+            j += 1;
+        }
+        let (t0, v0) = points[j];
+        let value = match points.get(j + 1) {
+            Some(&(t1, v1)) if t > t0 => v0 + (v1 - v0) * (t - t0) as f64 / (t1 - t0) as f64,
+            _ => v0,
+        };
+        grid.push(value);
+    }
+    Ok((grid, step))
+}
+
+/// Mean and standard deviation; a spread of 0 means a flat series.
+fn standardise(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let sd = var.sqrt();
+    // Below this the differences are float noise, not a signal.
+    if sd <= 1e-12 * mean.abs().max(1.0) {
+        (mean, 0.0)
+    } else {
+        (mean, sd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_bridges_gaps_and_counts() {
+        // 20 samples a minute apart with a 5-minute hole; values = minutes.
+        let mut pts: Vec<(i64, f64)> = (0..20).map(|i| (i * 60_000, i as f64)).collect();
+        pts.retain(|(t, _)| !(5 * 60_000..10 * 60_000).contains(t));
+        pts.reverse();
+        let (grid, step) = regular_grid(&pts).unwrap();
+        assert_eq!(step, 60_000);
+        assert_eq!(grid, (0..20).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(
+            regular_grid(&pts[..5]).unwrap_err(),
+            ForecastError::NotEnoughData { have: 5, need: 10 }
+        );
+    }
+
+    #[test]
+    fn a_flat_series_is_judged_by_its_value() {
+        let pts: Vec<(i64, f64)> = (0..30).map(|i| (i * 60_000, 5.0)).collect();
+        let inside = MetricRange::new(10.0, None).unwrap();
+        let outside = MetricRange::new(4.0, None).unwrap();
+        let hour = Duration::from_secs(3600);
+        let p = exit_probability(&pts, &inside, hour).unwrap();
+        assert_eq!(
+            (p.probability, p.model.as_str(), p.steps),
+            (0.0, "constant", 60)
+        );
+        assert_eq!(
+            exit_probability(&pts, &outside, hour).unwrap().probability,
+            1.0
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Dialogue states of the bot, stored as JSON text per chat, and the chat
+//! lifecycle changes the bot reports (blocked → paused, unblocked → resumed).
+
+use anyhow::Context;
+
+use super::{Store, now_unix};
+
+impl Store {
+    pub async fn dialogue(&self, chat_id: i64) -> anyhow::Result<Option<String>> {
+        sqlx::query_scalar("SELECT state FROM dialogues WHERE chat_id = ?")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading a dialogue")
+    }
+
+    pub async fn save_dialogue(&self, chat_id: i64, state: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO dialogues (chat_id, state, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (chat_id) DO UPDATE SET state = ?2, updated_at = ?3",
+        )
+        .bind(chat_id)
+        .bind(state)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await
+        .context("saving a dialogue")?;
+        Ok(())
+    }
+
+    pub async fn delete_dialogue(&self, chat_id: i64) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM dialogues WHERE chat_id = ?")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await
+            .context("deleting a dialogue")?;
+        Ok(())
+    }
+
+    /// The chat can be reached again (the user unblocked the bot): mark it
+    /// active and resume the subscriptions that were paused with it.
+    pub async fn reactivate_chat(&self, chat_id: i64) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await.context("reactivate chat: begin")?;
+        let changed = sqlx::query(
+            "UPDATE chats SET active = 1, inactive_reason = NULL, updated_at = ? WHERE chat_id = ? AND active = 0",
+        )
+        .bind(now_unix())
+        .bind(chat_id)
+        .execute(&mut *tx)
+        .await
+        .context("marking a chat active")?
+        .rows_affected()
+            == 1;
+        if changed {
+            sqlx::query("UPDATE subscriptions SET active = 1 WHERE chat_id = ?")
+                .bind(chat_id)
+                .execute(&mut *tx)
+                .await
+                .context("resuming a chat's subscriptions")?;
+        }
+        tx.commit().await.context("reactivate chat: commit")?;
+        Ok(changed)
+    }
+
+    /// Creates the chat's row with its first language unless it exists; the
+    /// language a user chose with /language is never overwritten.
+    pub async fn ensure_chat(&self, chat_id: i64, language: crate::text::Language) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO chats (chat_id, language, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (chat_id) DO NOTHING",
+        )
+        .bind(chat_id)
+        .bind(language.code())
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await
+        .context("registering a chat")?;
+        Ok(())
+    }
+
+    pub async fn user_by_chat(&self, chat_id: i64) -> anyhow::Result<Option<super::User>> {
+        sqlx::query_as::<_, super::User>(
+            "SELECT id, username, password_hash, chat_id, created_at FROM users WHERE chat_id = ?",
+        )
+        .bind(chat_id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("looking up a user by chat")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::temp_store;
+    use crate::text::Language;
+
+    #[tokio::test]
+    async fn dialogues_round_trip() {
+        let (store, _dir) = temp_store().await;
+        assert_eq!(store.dialogue(1).await.unwrap(), None);
+        store.save_dialogue(1, "{\"a\":1}").await.unwrap();
+        store.save_dialogue(1, "{\"a\":2}").await.unwrap();
+        assert_eq!(store.dialogue(1).await.unwrap().as_deref(), Some("{\"a\":2}"));
+        store.delete_dialogue(1).await.unwrap();
+        assert_eq!(store.dialogue(1).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn reactivation_resumes_paused_subscriptions_once() {
+        let (store, _dir) = temp_store().await;
+        store.ensure_chat(4, Language::It).await.unwrap();
+        store.ensure_chat(4, Language::En).await.unwrap();
+        assert_eq!(store.chat(4).await.unwrap().unwrap().language, "it");
+        assert!(!store.reactivate_chat(4).await.unwrap(), "already active");
+        store.deactivate_chat(4, "blocked").await.unwrap();
+        assert!(store.reactivate_chat(4).await.unwrap());
+        assert!(store.chat(4).await.unwrap().unwrap().active);
+    }
+}

@@ -1,0 +1,309 @@
+//! SLAs, their samples and violations. Times are unix milliseconds.
+
+use anyhow::Context;
+
+use super::Store;
+use crate::sla::Bound;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SlaRow {
+    pub id: i64,
+    pub metric_name: String,
+    pub job_name: String,
+    pub max_value: f64,
+    pub min_value: Option<f64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// What an add did to the stored SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaUpsert {
+    Added,
+    Updated,
+    /// The SLA existed with exactly this range: nothing written.
+    Unchanged,
+}
+
+/// One evaluated value, with the bound it crossed if any.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlaSample {
+    pub sla_id: i64,
+    pub at_ms: i64,
+    pub value: f64,
+    /// The bound crossed and its value at that time.
+    pub violation: Option<(Bound, f64)>,
+}
+
+/// Rows deleted by a retention prune.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub samples: u64,
+    pub violations: u64,
+}
+
+const COLUMNS: &str =
+    "id, metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms";
+
+impl Store {
+    /// Adds the SLA, or updates its range when it exists. One IMMEDIATE
+    /// transaction: the read that decides the outcome and the write cannot be
+    /// split by a concurrent add of the same SLA.
+    pub async fn upsert_sla(
+        &self,
+        metric: &str,
+        job: &str,
+        max: f64,
+        min: Option<f64>,
+        now_ms: i64,
+    ) -> anyhow::Result<SlaUpsert> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("upsert SLA: begin")?;
+        let existing: Option<(f64, Option<f64>)> = sqlx::query_as(
+            "SELECT max_value, min_value FROM slas WHERE metric_name = ? AND job_name = ?",
+        )
+        .bind(metric)
+        .bind(job)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("reading an SLA")?;
+        let outcome = match existing {
+            Some((old_max, old_min)) if old_max == max && old_min == min => {
+                return Ok(SlaUpsert::Unchanged);
+            }
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE slas SET max_value = ?, min_value = ?, updated_at_ms = ?
+                     WHERE metric_name = ? AND job_name = ?",
+                )
+                .bind(max)
+                .bind(min)
+                .bind(now_ms)
+                .bind(metric)
+                .bind(job)
+                .execute(&mut *tx)
+                .await
+                .context("updating an SLA")?;
+                SlaUpsert::Updated
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO slas (metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(metric)
+                .bind(job)
+                .bind(max)
+                .bind(min)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .context("inserting an SLA")?;
+                SlaUpsert::Added
+            }
+        };
+        tx.commit().await.context("upsert SLA: commit")?;
+        Ok(outcome)
+    }
+
+    /// Removes the SLA and (by cascade) its history. `false`: there was none.
+    pub async fn remove_sla(&self, metric: &str, job: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM slas WHERE metric_name = ? AND job_name = ?")
+            .bind(metric)
+            .bind(job)
+            .execute(&self.pool)
+            .await
+            .context("removing an SLA")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn sla(&self, metric: &str, job: &str) -> anyhow::Result<Option<SlaRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM slas WHERE metric_name = ? AND job_name = ?");
+        sqlx::query_as::<_, SlaRow>(&sql)
+            .bind(metric)
+            .bind(job)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading an SLA")
+    }
+
+    pub async fn slas(&self) -> anyhow::Result<Vec<SlaRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM slas ORDER BY metric_name, job_name");
+        sqlx::query_as::<_, SlaRow>(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .context("listing SLAs")
+    }
+
+    /// Stores one evaluation's samples and violations, then prunes history
+    /// older than `prune_before_ms` — one transaction, so a crash never keeps
+    /// a violation without its sample. A sample of an SLA removed meanwhile
+    /// is skipped rather than failing the batch.
+    pub async fn record_sla_samples(
+        &self,
+        samples: &[SlaSample],
+        prune_before_ms: i64,
+    ) -> anyhow::Result<Pruned> {
+        let mut tx = self.pool.begin().await.context("record samples: begin")?;
+        for s in samples {
+            sqlx::query(
+                "INSERT INTO sla_samples (sla_id, at_ms, value)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM slas WHERE id = ?1)
+                 ON CONFLICT (sla_id, at_ms) DO UPDATE SET value = excluded.value",
+            )
+            .bind(s.sla_id)
+            .bind(s.at_ms)
+            .bind(s.value)
+            .execute(&mut *tx)
+            .await
+            .context("inserting an SLA sample")?;
+            if let Some((bound, bound_value)) = s.violation {
+                sqlx::query(
+                    "INSERT INTO sla_violations (sla_id, at_ms, value, bound, bound_value)
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM slas WHERE id = ?1)",
+                )
+                .bind(s.sla_id)
+                .bind(s.at_ms)
+                .bind(s.value)
+                .bind(bound.as_str())
+                .bind(bound_value)
+                .execute(&mut *tx)
+                .await
+                .context("inserting an SLA violation")?;
+            }
+        }
+        let samples = sqlx::query("DELETE FROM sla_samples WHERE at_ms < ?")
+            .bind(prune_before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("pruning SLA samples")?
+            .rows_affected();
+        let violations = sqlx::query("DELETE FROM sla_violations WHERE at_ms < ?")
+            .bind(prune_before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("pruning SLA violations")?
+            .rows_affected();
+        tx.commit().await.context("record samples: commit")?;
+        Ok(Pruned {
+            samples,
+            violations,
+        })
+    }
+
+    /// `(at_ms, value)` of one SLA from `since_ms` on, oldest first, at most
+    /// the `limit` most recent.
+    pub async fn sla_samples_since(
+        &self,
+        sla_id: i64,
+        since_ms: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(i64, f64)>> {
+        let mut rows: Vec<(i64, f64)> = sqlx::query_as(
+            "SELECT at_ms, value FROM sla_samples WHERE sla_id = ? AND at_ms >= ?
+             ORDER BY at_ms DESC LIMIT ?",
+        )
+        .bind(sla_id)
+        .bind(since_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("reading SLA samples")?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Violations of one SLA in `[from_ms, to_ms]`, for each `from_ms` given
+    /// (each an indexed range count).
+    pub async fn sla_violation_counts(
+        &self,
+        sla_id: i64,
+        from_ms: &[i64],
+        to_ms: i64,
+    ) -> anyhow::Result<Vec<u64>> {
+        let mut counts = Vec::with_capacity(from_ms.len());
+        for &from in from_ms {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sla_violations WHERE sla_id = ? AND at_ms BETWEEN ? AND ?",
+            )
+            .bind(sla_id)
+            .bind(from)
+            .bind(to_ms)
+            .fetch_one(&self.pool)
+            .await
+            .context("counting SLA violations")?;
+            counts.push(u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn upsert_reports_what_it_did() {
+        let (store, _dir) = temp_store().await;
+        let up = |max, min| store.upsert_sla("up", "meteobot", max, min, 1);
+        assert_eq!(up(1.0, None).await.unwrap(), SlaUpsert::Added);
+        assert_eq!(up(1.0, None).await.unwrap(), SlaUpsert::Unchanged);
+        assert_eq!(up(1.0, Some(0.5)).await.unwrap(), SlaUpsert::Updated);
+        assert_eq!(up(1.0, Some(0.5)).await.unwrap(), SlaUpsert::Unchanged);
+        let row = store.sla("up", "meteobot").await.unwrap().unwrap();
+        assert_eq!((row.max_value, row.min_value), (1.0, Some(0.5)));
+        assert_eq!(store.slas().await.unwrap().len(), 1);
+        assert!(store.remove_sla("up", "meteobot").await.unwrap());
+        assert!(!store.remove_sla("up", "meteobot").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn samples_violations_and_pruning() {
+        let (store, _dir) = temp_store().await;
+        store.upsert_sla("m", "j", 10.0, None, 0).await.unwrap();
+        let id = store.sla("m", "j").await.unwrap().unwrap().id;
+        let sample = |at_ms, value: f64| SlaSample {
+            sla_id: id,
+            at_ms,
+            value,
+            violation: (value > 10.0).then_some((Bound::Max, 10.0)),
+        };
+        let batch = [sample(100, 5.0), sample(200, 12.0), sample(300, 15.0)];
+        store.record_sla_samples(&batch, 0).await.unwrap();
+        assert_eq!(
+            store.sla_samples_since(id, 150, 10).await.unwrap(),
+            vec![(200, 12.0), (300, 15.0)]
+        );
+        assert_eq!(
+            store.sla_samples_since(id, 0, 1).await.unwrap(),
+            vec![(300, 15.0)]
+        );
+        assert_eq!(
+            store
+                .sla_violation_counts(id, &[250, 0], 300)
+                .await
+                .unwrap(),
+            vec![1, 2]
+        );
+        let pruned = store.record_sla_samples(&[], 250).await.unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                samples: 2,
+                violations: 1
+            }
+        );
+        // A removed SLA's late sample is dropped, not an error.
+        store.remove_sla("m", "j").await.unwrap();
+        store
+            .record_sla_samples(&[sample(400, 20.0)], 0)
+            .await
+            .unwrap();
+        assert!(store.sla_samples_since(id, 0, 10).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,142 @@
+//! Drives the bot's handler tree with `teloxide_tests::MockBot`: a temp-file
+//! store, wiremock as Open-Meteo, and helpers to read what the bot said.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meteobot::accounts::{Accounts, jwt_secret};
+use meteobot::bot::{BotContext, BotError, schema};
+use meteobot::metrics::Metrics;
+use meteobot::store::Store;
+use meteobot::subscribe::Subscriber;
+use meteobot::weather::{OpenMeteo, WeatherProvider};
+use serde_json::{Value, json};
+use teloxide::dptree::deps;
+use teloxide_tests::{IntoUpdate, MockBot};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub struct BotRig {
+    pub ctx: BotContext,
+    pub store: Store,
+    pub weather: MockServer,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn bot_rig(admins: Vec<i64>) -> BotRig {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite:{}", dir.path().join("bot.db").display()))
+        .await
+        .unwrap();
+    let weather = MockServer::start().await;
+    let url = reqwest::Url::parse(&weather.uri()).unwrap();
+    // MockBot runs every dispatch on a runtime of its own: no pooled
+    // connections may outlive one.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let provider: Arc<dyn WeatherProvider> = Arc::new(OpenMeteo::new(client, url.clone(), url));
+    let metrics = Metrics::new();
+    let secret = jwt_secret(None, &store).await.unwrap();
+    let ctx = BotContext {
+        store: store.clone(),
+        accounts: Accounts::new(store.clone(), &secret, Duration::from_secs(3600), metrics),
+        subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
+        provider,
+        admin_chats: Arc::new(admins),
+    };
+    BotRig {
+        ctx,
+        store,
+        weather,
+        _dir: dir,
+    }
+}
+
+impl BotRig {
+    pub fn mock(
+        &self,
+        update: impl IntoUpdate,
+    ) -> MockBot<BotError, teloxide_tests::mock_bot::DistributionKey> {
+        let mut bot = MockBot::new(update, schema());
+        bot.dependencies(deps![self.ctx.clone(), self.ctx.dialogues()]);
+        bot
+    }
+
+    /// Geocoding answers for `name`: `(name, region, country, lat, lon, population)`.
+    pub async fn places(&self, name: &str, places: &[(&str, &str, &str, f64, f64, u64)]) {
+        let results: Vec<Value> = places
+            .iter()
+            .map(|(n, region, c, lat, lon, pop)| {
+                json!({ "name": n, "admin1": region, "country_code": c, "latitude": lat,
+                        "longitude": lon, "population": pop })
+            })
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .and(query_param("name", name))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": results })))
+            .mount(&self.weather)
+            .await;
+    }
+
+    pub async fn unknown_place(&self, name: &str) {
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .and(query_param("name", name))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({ "generationtime_ms": 0.1 })),
+            )
+            .mount(&self.weather)
+            .await;
+    }
+}
+
+/// Every text the bot sent in the last dispatch.
+pub fn texts<E, K>(bot: &MockBot<E, K>) -> Vec<String>
+where
+    E: std::fmt::Debug + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + 'static,
+{
+    bot.get_responses()
+        .sent_messages
+        .iter()
+        .filter_map(|m| m.text().map(str::to_owned))
+        .collect()
+}
+
+/// The last text the bot sent in the last dispatch.
+pub fn last_text<E, K>(bot: &MockBot<E, K>) -> String
+where
+    E: std::fmt::Debug + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + 'static,
+{
+    texts(bot).pop().unwrap_or_default()
+}
+
+/// The callback data of the buttons under the last message sent.
+pub fn buttons<E, K>(bot: &MockBot<E, K>) -> Vec<String>
+where
+    E: std::fmt::Debug + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + 'static,
+{
+    let responses = bot.get_responses();
+    let Some(last) = responses.sent_messages.last() else {
+        return Vec::new();
+    };
+    let Some(markup) = last.reply_markup() else {
+        return Vec::new();
+    };
+    markup
+        .inline_keyboard
+        .iter()
+        .flatten()
+        .filter_map(|b| match &b.kind {
+            teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
