@@ -64,6 +64,7 @@ impl App {
             subscriber: subscriber.clone(),
             provider: Arc::clone(&provider),
             admin_chats: Arc::new(config.admin_chat_ids.clone()),
+            sla: sla.clone(),
         };
         let workers = build_workers(&config, &store, &provider, &metrics, bot_context)?;
         let state = AppState {

@@ -6,7 +6,7 @@ use teloxide::utils::command::BotCommands;
 
 use super::reply::{Replier, replier};
 use super::state::State;
-use super::{BotContext, HandlerResult, MyDialogue, list, register, subscribe, weather_now};
+use super::{BotContext, HandlerResult, MyDialogue, list, register, sla, subscribe, weather_now};
 use crate::text::{self, Language, Units, fill};
 
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -22,6 +22,7 @@ pub enum Command {
     Language(String),
     Units(String),
     Cancel,
+    Sla(String),
 }
 
 pub async fn handle(bot: Bot, msg: Message, cmd: Command, dialogue: MyDialogue, ctx: BotContext) -> HandlerResult {
@@ -51,6 +52,7 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, dialogue: MyDialogue, 
         Command::Weather(city) => weather_now::show(&r, &city, &ctx).await?,
         Command::Language(code) => set_language(r, &code, &ctx).await?,
         Command::Units(code) => set_units(&r, &code, &ctx).await?,
+        Command::Sla(args) => sla::handle(&r, &args, &ctx).await?,
     }
     Ok(())
 }

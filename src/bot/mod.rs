@@ -9,6 +9,7 @@ mod list;
 mod membership;
 mod register;
 mod reply;
+mod sla;
 mod state;
 mod storage;
 mod subscribe;
@@ -51,6 +52,7 @@ pub struct BotContext {
     pub subscriber: Subscriber,
     pub provider: Arc<dyn WeatherProvider>,
     pub admin_chats: Arc<Vec<i64>>,
+    pub sla: crate::sla::SlaService,
 }
 
 impl BotContext {

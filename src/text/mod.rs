@@ -4,10 +4,12 @@
 mod alerts;
 mod bot;
 mod commands;
+mod sla;
 
 pub use alerts::{alert_text, all_clear_text, reminder_text};
 pub use bot::{BotTexts, bot_texts, fill};
 pub use commands::{COMMANDS, CommandInfo, help};
+pub use sla::{SlaTexts, sla_texts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {

@@ -41,9 +41,12 @@ pub async fn bot_rig(admins: Vec<i64>) -> BotRig {
     let provider: Arc<dyn WeatherProvider> = Arc::new(OpenMeteo::new(client, url.clone(), url));
     let metrics = Metrics::new();
     let secret = jwt_secret(None, &store).await.unwrap();
+    let config = meteobot::config::Config::local("sqlite::memory:");
+    let sla = meteobot::sla::SlaService::from_config(&config, store.clone(), &metrics);
     let ctx = BotContext {
         store: store.clone(),
         accounts: Accounts::new(store.clone(), &secret, Duration::from_secs(3600), metrics),
+        sla,
         subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
         provider,
         admin_chats: Arc::new(admins),
