@@ -10,7 +10,7 @@ COPY . .
 # The cache mounts keep the registry and compiled dependencies between builds,
 # so a source change recompiles meteobot only. The binary is copied out of the
 # cached target/ because cache mounts are not part of the image. Symbols are
-# stripped: the image does not need them and they are most of the file.
+# stripped: nothing in the image needs them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --locked --bin meteobot \
