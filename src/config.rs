@@ -249,11 +249,14 @@ fn parse_token(raw: Option<String>) -> Result<Secret, ConfigError> {
             "required: create a bot with @BotFather on Telegram (/newbot) and set the token it gives you",
         ));
     };
-    let well_formed = token
-        .split_once(':')
-        .is_some_and(|(id, secret)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !secret.is_empty());
+    let well_formed = token.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !secret.is_empty()
+    });
     if !well_formed {
-        return Err(bad("TELOXIDE_TOKEN", "is not a bot token (expected <digits>:<secret> from @BotFather)"));
+        return Err(bad(
+            "TELOXIDE_TOKEN",
+            "is not a bot token (expected <digits>:<secret> from @BotFather)",
+        ));
     }
     Ok(Secret::new(token))
 }
@@ -379,7 +382,10 @@ mod tests {
     #[test]
     fn the_bot_token_is_required_and_never_printed() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.telegram_token.as_ref().map(Secret::expose), Some("123456:test-token"));
+        assert_eq!(
+            c.telegram_token.as_ref().map(Secret::expose),
+            Some("123456:test-token")
+        );
         assert!(!format!("{c:?}").contains("test-token"));
         let e = config(&["--teloxide-token", " "]).unwrap_err();
         assert_eq!(e.variable, "TELOXIDE_TOKEN");

@@ -43,7 +43,12 @@ impl Watch {
 
 impl Watch {
     /// From already-numeric limits (a dialogue's answers), with the same checks.
-    pub fn new(min: Option<f64>, max: Option<f64>, rain: bool, snow: bool) -> Result<Self, ParseError> {
+    pub fn new(
+        min: Option<f64>,
+        max: Option<f64>,
+        rain: bool,
+        snow: bool,
+    ) -> Result<Self, ParseError> {
         let min = min.map(Temperature::new).transpose()?;
         let max = max.map(Temperature::new).transpose()?;
         let band = TemperatureBand::new(min, max)?;

@@ -64,7 +64,8 @@ mod tests {
     #[test]
     fn tokens_in_urls_are_redacted_on_the_way_out() {
         let mut out = Redacting(Vec::new());
-        out.write_all(b"GET http://h/bot123:SECRET/getMe?appid=KEY failed\n").unwrap();
+        out.write_all(b"GET http://h/bot123:SECRET/getMe?appid=KEY failed\n")
+            .unwrap();
         let text = String::from_utf8(out.0).unwrap();
         assert_eq!(text, "GET http://h/bot***/getMe?appid=*** failed\n");
     }

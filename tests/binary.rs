@@ -93,7 +93,14 @@ fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
     }
     // The flag spelling works the same way.
     let out = meteobot()
-        .args(["--teloxide-token", "123:dummy", "--database-url", &db, "--poll-interval", "x"])
+        .args([
+            "--teloxide-token",
+            "123:dummy",
+            "--database-url",
+            &db,
+            "--poll-interval",
+            "x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -106,7 +113,10 @@ fn a_missing_bot_token_says_where_to_get_one() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("TELOXIDE_TOKEN") && err.contains("@BotFather"), "{err}");
+    assert!(
+        err.contains("TELOXIDE_TOKEN") && err.contains("@BotFather"),
+        "{err}"
+    );
 }
 
 /// Telegram unreachable (a closed port): the admin port serves anyway, the
@@ -167,8 +177,17 @@ fn serves_and_exits_0_on_sigterm() {
         log.push('\n');
     }
     assert!(log.contains("stopped"), "no clean stop in:\n{log}");
-    assert!(!log.contains("sekrit-key-value"), "a secret reached the log");
-    assert!(!log.contains("SECRET-bot-token-value"), "the bot token reached the log:\n{log}");
-    assert!(log.contains("cannot reach Telegram"), "no retry logged:\n{log}");
+    assert!(
+        !log.contains("sekrit-key-value"),
+        "a secret reached the log"
+    );
+    assert!(
+        !log.contains("SECRET-bot-token-value"),
+        "the bot token reached the log:\n{log}"
+    );
+    assert!(
+        log.contains("cannot reach Telegram"),
+        "no retry logged:\n{log}"
+    );
     assert!(dir.path().join("m.db").exists(), "the database was created");
 }

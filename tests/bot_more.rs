@@ -24,7 +24,11 @@ fn chat_id() -> i64 {
 #[tokio::test]
 async fn weather_now_with_the_chats_subscriptions_there() {
     let rig = bot_rig(vec![]).await;
-    rig.places("Rome", &[("Rome", "Lazio", "IT", 41.89193, 12.51133, 2_318_895)]).await;
+    rig.places(
+        "Rome",
+        &[("Rome", "Lazio", "IT", 41.89193, 12.51133, 2_318_895)],
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/v1/forecast"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -58,11 +62,21 @@ async fn weather_service_down_is_said_plainly() {
         .await;
     let mut bot = rig.mock(text("/weather Rome"));
     bot.dispatch().await;
-    assert!(last_text(&bot).starts_with("The weather service is not answering"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).starts_with("The weather service is not answering"),
+        "{}",
+        last_text(&bot)
+    );
     bot.update(text("/subscribe Rome 5 30 no no"));
     bot.dispatch().await;
     assert!(last_text(&bot).starts_with("The weather service is not answering"));
-    assert!(rig.store.subscriptions_of_chat(ChatId::new(chat_id()).unwrap()).await.unwrap().is_empty());
+    assert!(
+        rig.store
+            .subscriptions_of_chat(ChatId::new(chat_id()).unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -76,27 +90,50 @@ async fn sla_commands_are_for_admin_chats_only() {
     let rig = bot_rig(vec![chat_id()]).await;
     let mut bot = rig.mock(text("/sla list"));
     bot.dispatch().await;
-    assert!(last_text(&bot).starts_with("No SLAs yet."), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).starts_with("No SLAs yet."),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla add registered_users_total meteobot 100"));
     bot.dispatch().await;
-    assert_eq!(last_text(&bot), "✅ SLA added: registered_users_total (meteobot) within ≤ 100.");
+    assert_eq!(
+        last_text(&bot),
+        "✅ SLA added: registered_users_total (meteobot) within ≤ 100."
+    );
 
     bot.update(text("/sla add registered_users_total meteobot 100"));
     bot.dispatch().await;
-    assert!(last_text(&bot).starts_with("This SLA already exists, identical"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).starts_with("This SLA already exists, identical"),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla status registered_users_total meteobot"));
     bot.dispatch().await;
-    assert!(last_text(&bot).starts_with("✅ registered_users_total (meteobot): 0 within"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).starts_with("✅ registered_users_total (meteobot): 0 within"),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla violations registered_users_total meteobot"));
     bot.dispatch().await;
-    assert!(last_text(&bot).contains("violations in the last hour: 0 · 3 hours: 0 · 6 hours: 0"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).contains("violations in the last hour: 0 · 3 hours: 0 · 6 hours: 0"),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla forecast registered_users_total meteobot 30"));
     bot.dispatch().await;
-    assert!(last_text(&bot).contains("not enough data"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).contains("not enough data"),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla add bad-name! meteobot 1"));
     bot.dispatch().await;
@@ -104,14 +141,24 @@ async fn sla_commands_are_for_admin_chats_only() {
 
     bot.update(text("/sla list"));
     bot.dispatch().await;
-    assert!(last_text(&bot).starts_with("SLAs:\n✅ registered_users_total (meteobot)"), "{}", last_text(&bot));
+    assert!(
+        last_text(&bot).starts_with("SLAs:\n✅ registered_users_total (meteobot)"),
+        "{}",
+        last_text(&bot)
+    );
 
     bot.update(text("/sla remove registered_users_total meteobot"));
     bot.dispatch().await;
-    assert_eq!(last_text(&bot), "🗑 SLA removed: registered_users_total (meteobot).");
+    assert_eq!(
+        last_text(&bot),
+        "🗑 SLA removed: registered_users_total (meteobot)."
+    );
     bot.update(text("/sla remove registered_users_total meteobot"));
     bot.dispatch().await;
-    assert_eq!(last_text(&bot), "There is no SLA for registered_users_total (meteobot).");
+    assert_eq!(
+        last_text(&bot),
+        "There is no SLA for registered_users_total (meteobot)."
+    );
 
     bot.update(text("/sla frobnicate"));
     bot.dispatch().await;
@@ -120,13 +167,18 @@ async fn sla_commands_are_for_admin_chats_only() {
 
 fn member_update(chat: i64, status: &str) -> Update {
     let user = json!({ "id": 12345678u64, "is_bot": false, "first_name": "Ada" });
-    let bot_user = json!({ "id": 123456, "is_bot": true, "first_name": "Test", "username": "test_bot" });
+    let bot_user =
+        json!({ "id": 123456, "is_bot": true, "first_name": "Test", "username": "test_bot" });
     // Telegram sends `until_date` only with the "kicked" status.
     let member = |status: &str| match status {
         "kicked" => json!({ "user": bot_user, "status": "kicked", "until_date": 0 }),
         other => json!({ "user": bot_user, "status": other }),
     };
-    let old = if status == "kicked" { "member" } else { "kicked" };
+    let old = if status == "kicked" {
+        "member"
+    } else {
+        "kicked"
+    };
     // teloxide's Update parses from JSON text (from a `Value` it yields an
     // `UpdateKind::Error`).
     let update = json!({
@@ -145,20 +197,29 @@ fn member_update(chat: i64, status: &str) -> Update {
 #[tokio::test]
 async fn blocking_pauses_and_unblocking_resumes() {
     let rig = bot_rig(vec![]).await;
-    rig.places("Rome", &[("Rome", "Lazio", "IT", 41.89, 12.51, 2_318_895)]).await;
+    rig.places("Rome", &[("Rome", "Lazio", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
     let mut bot = rig.mock(text("/subscribe Rome 5 30 no no"));
     bot.dispatch().await;
     let chat = ChatId::new(chat_id()).unwrap();
-    let active = |subs: Vec<meteobot::store::Subscription>| subs.iter().map(|s| s.active).collect::<Vec<_>>();
+    let active = |subs: Vec<meteobot::store::Subscription>| {
+        subs.iter().map(|s| s.active).collect::<Vec<_>>()
+    };
 
     bot.update(member_update(chat_id(), "kicked"));
     bot.dispatch().await;
-    assert_eq!(active(rig.store.subscriptions_of_chat(chat).await.unwrap()), vec![false]);
+    assert_eq!(
+        active(rig.store.subscriptions_of_chat(chat).await.unwrap()),
+        vec![false]
+    );
     assert!(!rig.store.chat(chat_id()).await.unwrap().unwrap().active);
 
     bot.update(member_update(chat_id(), "member"));
     bot.dispatch().await;
-    assert_eq!(active(rig.store.subscriptions_of_chat(chat).await.unwrap()), vec![true]);
+    assert_eq!(
+        active(rig.store.subscriptions_of_chat(chat).await.unwrap()),
+        vec![true]
+    );
 }
 
 proptest! {

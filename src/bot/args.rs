@@ -10,7 +10,13 @@ pub enum SubscribeArgs {
     /// Only a city: ask for the limits.
     City(CityName),
     /// Everything in one line (limits as typed; checked together later).
-    OneLine { city: CityName, min: Option<f64>, max: Option<f64>, rain: bool, snow: bool },
+    OneLine {
+        city: CityName,
+        min: Option<f64>,
+        max: Option<f64>,
+        rain: bool,
+        snow: bool,
+    },
     /// Something is wrong: the reason, for the user.
     Invalid(String),
 }
@@ -44,7 +50,8 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// Whether a word reads as a limit rather than part of a city name.
 fn looks_like_value(word: &str) -> bool {
-    Temperature::parse_optional(word).is_ok() && !word.trim().is_empty() || parse_flag(word).is_ok()
+    Temperature::parse_optional(word).is_ok() && !word.trim().is_empty()
+        || parse_flag(word).is_ok()
         || word.trim().parse::<f64>().is_ok()
 }
 
@@ -101,36 +108,78 @@ mod tests {
     #[test]
     fn the_forms() {
         assert_eq!(parse_subscribe(""), SubscribeArgs::Guided);
-        assert_eq!(parse_subscribe("  New York "), SubscribeArgs::City(city("New York")));
+        assert_eq!(
+            parse_subscribe("  New York "),
+            SubscribeArgs::City(city("New York"))
+        );
         assert_eq!(
             parse_subscribe("Rome 5 30 yes no"),
-            SubscribeArgs::OneLine { city: city("Rome"), min: Some(5.0), max: Some(30.0), rain: true, snow: false }
+            SubscribeArgs::OneLine {
+                city: city("Rome"),
+                min: Some(5.0),
+                max: Some(30.0),
+                rain: true,
+                snow: false
+            }
         );
         assert_eq!(
             parse_subscribe("\"New York\" - 30 no no"),
-            SubscribeArgs::OneLine { city: city("New York"), min: None, max: Some(30.0), rain: false, snow: false }
+            SubscribeArgs::OneLine {
+                city: city("New York"),
+                min: None,
+                max: Some(30.0),
+                rain: false,
+                snow: false
+            }
         );
         assert_eq!(
             parse_subscribe("New York - 30 no no"),
-            SubscribeArgs::OneLine { city: city("New York"), min: None, max: Some(30.0), rain: false, snow: false }
+            SubscribeArgs::OneLine {
+                city: city("New York"),
+                min: None,
+                max: Some(30.0),
+                rain: false,
+                snow: false
+            }
         );
         assert_eq!(
             parse_subscribe("Reggio nell'Emilia 2,5 none sì no"),
-            SubscribeArgs::OneLine { city: city("Reggio nell'Emilia"), min: Some(2.5), max: None, rain: true, snow: false }
+            SubscribeArgs::OneLine {
+                city: city("Reggio nell'Emilia"),
+                min: Some(2.5),
+                max: None,
+                rain: true,
+                snow: false
+            }
         );
-        assert_eq!(parse_subscribe("San Juan de la Cruz"), SubscribeArgs::City(city("San Juan de la Cruz")));
+        assert_eq!(
+            parse_subscribe("San Juan de la Cruz"),
+            SubscribeArgs::City(city("San Juan de la Cruz"))
+        );
     }
 
     #[test]
     fn mistakes_are_explained() {
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome hot 30 yes no") else { panic!() };
+        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome hot 30 yes no") else {
+            panic!()
+        };
         assert!(why.starts_with("t_min:"), "{why}");
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 300 yes no") else { panic!() };
+        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 300 yes no") else {
+            panic!()
+        };
         assert!(why.starts_with("t_max:"), "{why}");
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 30 maybe no") else { panic!() };
+        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 30 maybe no") else {
+            panic!()
+        };
         assert!(why.starts_with("rain:"), "{why}");
-        assert!(matches!(parse_subscribe("Rome 5 30"), SubscribeArgs::Invalid(_)));
-        assert!(matches!(parse_subscribe("12345 5 30 no no"), SubscribeArgs::Invalid(_)));
+        assert!(matches!(
+            parse_subscribe("Rome 5 30"),
+            SubscribeArgs::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_subscribe("12345 5 30 no no"),
+            SubscribeArgs::Invalid(_)
+        ));
     }
 
     proptest! {

@@ -7,10 +7,17 @@ use super::reply::{Replier, replier};
 use super::state::{Limits, State};
 use super::{BotContext, HandlerResult, MyDialogue, list, register, subscribe};
 
-pub async fn handle(bot: Bot, q: CallbackQuery, dialogue: MyDialogue, ctx: BotContext) -> HandlerResult {
+pub async fn handle(
+    bot: Bot,
+    q: CallbackQuery,
+    dialogue: MyDialogue,
+    ctx: BotContext,
+) -> HandlerResult {
     // Always answer, or the user's client shows a spinner.
     bot.answer_callback_query(q.id.clone()).await?;
-    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else { return Ok(()) };
+    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
+        return Ok(());
+    };
     let r = replier(&ctx, &bot, chat, Some(&q.from)).await;
     let data = q.data.clone().unwrap_or_default();
     let state = dialogue.get().await?.unwrap_or_default();
@@ -21,22 +28,46 @@ pub async fn handle(bot: Bot, q: CallbackQuery, dialogue: MyDialogue, ctx: BotCo
         };
     }
     match (data.as_str(), state) {
-        ("reguser", State::RegisterUsername { suggestion: Some(name) }) => {
-            register::on_username(&r, &name, &dialogue, &ctx).await
-        }
+        (
+            "reguser",
+            State::RegisterUsername {
+                suggestion: Some(name),
+            },
+        ) => register::on_username(&r, &name, &dialogue, &ctx).await,
         (d, State::SubscribePlace { places, watch, .. }) if d.starts_with("place:") => {
-            match d["place:".len()..].parse::<usize>().ok().and_then(|i| places.get(i).cloned()) {
+            match d["place:".len()..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| places.get(i).cloned())
+            {
                 Some(place) => subscribe::chosen(&r, place, watch, &dialogue, &ctx).await,
                 None => expired(&r).await,
             }
         }
-        ("min:none", State::SubscribeMin { place }) => subscribe::ask_max(&r, place, None, &dialogue).await,
-        ("max:none", State::SubscribeMax { place, min }) => subscribe::on_max(&r, place, min, None, &dialogue).await,
+        ("min:none", State::SubscribeMin { place }) => {
+            subscribe::ask_max(&r, place, None, &dialogue).await
+        }
+        ("max:none", State::SubscribeMax { place, min }) => {
+            subscribe::on_max(&r, place, min, None, &dialogue).await
+        }
         (d @ ("rain:1" | "rain:0"), State::SubscribeRain { place, min, max }) => {
             subscribe::on_rain(&r, place, min, max, d == "rain:1", &dialogue).await
         }
-        (d @ ("snow:1" | "snow:0"), State::SubscribeSnow { place, min, max, rain }) => {
-            let limits = Limits { min, max, rain, snow: d == "snow:1" };
+        (
+            d @ ("snow:1" | "snow:0"),
+            State::SubscribeSnow {
+                place,
+                min,
+                max,
+                rain,
+            },
+        ) => {
+            let limits = Limits {
+                min,
+                max,
+                rain,
+                snow: d == "snow:1",
+            };
             subscribe::on_snow(&r, place, limits, &dialogue, &ctx).await
         }
         ("confirm", State::SubscribeConfirm { place, limits }) => {

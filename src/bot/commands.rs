@@ -25,7 +25,13 @@ pub enum Command {
     Sla(String),
 }
 
-pub async fn handle(bot: Bot, msg: Message, cmd: Command, dialogue: MyDialogue, ctx: BotContext) -> HandlerResult {
+pub async fn handle(
+    bot: Bot,
+    msg: Message,
+    cmd: Command,
+    dialogue: MyDialogue,
+    ctx: BotContext,
+) -> HandlerResult {
     let r = replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
     // A new command leaves any dialogue in progress, except the answers
     // /cancel and /help give about it.
@@ -34,7 +40,11 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, dialogue: MyDialogue, 
     }
     match cmd {
         Command::Start => {
-            let name = msg.from.as_ref().map(|u| u.first_name.clone()).unwrap_or_default();
+            let name = msg
+                .from
+                .as_ref()
+                .map(|u| u.first_name.clone())
+                .unwrap_or_default();
             r.say(fill(r.t().start, &[&name])).await?;
         }
         Command::Help => {
@@ -43,7 +53,12 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, dialogue: MyDialogue, 
         Command::Cancel => {
             let in_dialogue = !matches!(dialogue.get().await?, None | Some(State::Idle));
             dialogue.exit().await?;
-            r.say(if in_dialogue { r.t().cancelled } else { r.t().nothing_to_cancel }).await?;
+            r.say(if in_dialogue {
+                r.t().cancelled
+            } else {
+                r.t().nothing_to_cancel
+            })
+            .await?;
         }
         Command::Register => register::start(&r, &msg, &dialogue, &ctx).await?,
         Command::Subscribe(args) => subscribe::command(&r, &args, &dialogue, &ctx).await?,
@@ -97,11 +112,20 @@ async fn set_units(r: &Replier, code: &str, ctx: &BotContext) -> HandlerResult {
 }
 
 /// Text that is not a known command, outside or inside a dialogue.
-pub async fn dialogue_message(bot: Bot, msg: Message, dialogue: MyDialogue, ctx: BotContext) -> HandlerResult {
+pub async fn dialogue_message(
+    bot: Bot,
+    msg: Message,
+    dialogue: MyDialogue,
+    ctx: BotContext,
+) -> HandlerResult {
     let r = replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
     let state = dialogue.get().await?.unwrap_or_default();
     let Some(text) = msg.text().map(str::to_owned) else {
-        let hint = if state == State::Idle { r.t().unknown } else { r.t().send_text };
+        let hint = if state == State::Idle {
+            r.t().unknown
+        } else {
+            r.t().send_text
+        };
         r.say(hint).await?;
         return Ok(());
     };

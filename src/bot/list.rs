@@ -7,7 +7,9 @@ use crate::store::Subscription;
 use crate::text::{self, BotTexts, Language, Units, fill};
 
 pub async fn show(r: &Replier, ctx: &BotContext) -> HandlerResult {
-    let Ok(chat) = ChatId::new(r.chat.0) else { return Ok(()) };
+    let Ok(chat) = ChatId::new(r.chat.0) else {
+        return Ok(());
+    };
     let subs = match ctx.store.subscriptions_of_chat(chat).await {
         Ok(s) => s,
         Err(e) => return Ok(r.internal(e).await?),
@@ -20,8 +22,15 @@ pub async fn show(r: &Replier, ctx: &BotContext) -> HandlerResult {
     let mut body = String::from(r.t().subscriptions_head);
     let mut buttons = Vec::new();
     for sub in &subs {
-        body.push_str(&format!("\n#{} {}", sub.id, describe(sub, r.t(), r.lang, units)));
-        buttons.push(vec![(format!("🗑 #{} {}", sub.id, sub.city), format!("del:{}", sub.id))]);
+        body.push_str(&format!(
+            "\n#{} {}",
+            sub.id,
+            describe(sub, r.t(), r.lang, units)
+        ));
+        buttons.push(vec![(
+            format!("🗑 #{} {}", sub.id, sub.city),
+            format!("del:{}", sub.id),
+        )]);
     }
     r.ask(body, buttons).await?;
     Ok(())
@@ -38,7 +47,9 @@ pub async fn unsubscribe(r: &Replier, args: &str, ctx: &BotContext) -> HandlerRe
 /// Removes one of the chat's own subscriptions; another chat's id is
 /// answered exactly like a missing one.
 pub async fn remove(r: &Replier, id: i64, ctx: &BotContext) -> HandlerResult {
-    let Ok(chat) = ChatId::new(r.chat.0) else { return Ok(()) };
+    let Ok(chat) = ChatId::new(r.chat.0) else {
+        return Ok(());
+    };
     match ctx.store.delete_subscription(chat, id).await {
         Ok(true) => r.say(fill(r.t().removed, &[&id.to_string()])).await?,
         Ok(false) => r.say(fill(r.t().not_yours, &[&id.to_string()])).await?,
@@ -57,8 +68,15 @@ pub async fn units_of(ctx: &BotContext, chat: i64) -> Units {
 /// "Rome, IT — min 5 °C · max 30 °C · rain".
 pub fn describe(sub: &Subscription, t: &BotTexts, lang: Language, units: Units) -> String {
     let limits = limits_text(sub.t_min, sub.t_max, sub.rain, sub.snow, t, lang, units);
-    let paused = if sub.active { String::new() } else { format!(" ({})", t.paused) };
-    format!("{} — {limits}{paused}", text::place(&sub.city, &sub.country))
+    let paused = if sub.active {
+        String::new()
+    } else {
+        format!(" ({})", t.paused)
+    };
+    format!(
+        "{} — {limits}{paused}",
+        text::place(&sub.city, &sub.country)
+    )
 }
 
 pub fn limits_text(
@@ -72,10 +90,18 @@ pub fn limits_text(
 ) -> String {
     let mut parts = Vec::new();
     if let Some(min) = min {
-        parts.push(format!("{} {}", t.min_word, text::temperature(min, lang, units)));
+        parts.push(format!(
+            "{} {}",
+            t.min_word,
+            text::temperature(min, lang, units)
+        ));
     }
     if let Some(max) = max {
-        parts.push(format!("{} {}", t.max_word, text::temperature(max, lang, units)));
+        parts.push(format!(
+            "{} {}",
+            t.max_word,
+            text::temperature(max, lang, units)
+        ));
     }
     if rain {
         parts.push(format!("☔ {}", t.rain_word));

@@ -9,7 +9,9 @@ pub async fn handle(update: ChatMemberUpdated, ctx: BotContext) -> HandlerResult
     let chat = update.chat.id.0;
     match &update.new_chat_member.kind {
         ChatMemberKind::Banned(_) | ChatMemberKind::Left => {
-            ctx.store.deactivate_chat(chat, "the bot was blocked or removed from the chat").await?;
+            ctx.store
+                .deactivate_chat(chat, "the bot was blocked or removed from the chat")
+                .await?;
             tracing::info!(chat_id = chat, "bot blocked: subscriptions paused");
         }
         ChatMemberKind::Member(_) | ChatMemberKind::Administrator(_) | ChatMemberKind::Owner(_) => {

@@ -18,8 +18,8 @@ mod weather_now;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::dispatching::dialogue::{Dialogue, ErasedStorage, Storage};
 use teloxide::dispatching::UpdateHandler;
+use teloxide::dispatching::dialogue::{Dialogue, ErasedStorage, Storage};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
@@ -72,13 +72,18 @@ pub fn schema() -> UpdateHandler<BotError> {
     let messages = Update::filter_message()
         .enter_dialogue::<Message, DialogueStorage, State>()
         .branch(teloxide::filter_command::<Command, _>().endpoint(commands::handle))
-        .branch(dptree::filter(|m: Message| m.location().is_some()).endpoint(subscribe::on_location))
+        .branch(
+            dptree::filter(|m: Message| m.location().is_some()).endpoint(subscribe::on_location),
+        )
         .branch(dptree::endpoint(commands::dialogue_message));
     let callbacks = Update::filter_callback_query()
         .enter_dialogue::<CallbackQuery, DialogueStorage, State>()
         .endpoint(callbacks::handle);
     let membership = Update::filter_my_chat_member().endpoint(membership::handle);
-    dptree::entry().branch(messages).branch(callbacks).branch(membership)
+    dptree::entry()
+        .branch(messages)
+        .branch(callbacks)
+        .branch(membership)
 }
 
 /// Registers the command menu in English (default) and Italian.
@@ -147,7 +152,10 @@ pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
         .timeout(Duration::from_secs(25))
         .backoff_strategy(|attempt| Duration::from_secs(1 << attempt.min(6)))
         .build();
-    if let Err(e) = dispatcher.try_dispatch_with_listener(listener, Arc::new(LogPollingError)).await {
+    if let Err(e) = dispatcher
+        .try_dispatch_with_listener(listener, Arc::new(LogPollingError))
+        .await
+    {
         log_request_error("the dispatcher stopped", &e, Duration::ZERO);
     }
     tracing::info!("bot stopped");
@@ -155,8 +163,14 @@ pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
 
 fn log_request_error(what: &str, err: &RequestError, retry_in: Duration) {
     let error = redact_url(&err.to_string());
-    if matches!(err, RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) {
-        tracing::error!(error, "another process is polling this bot (409 Conflict): run one instance per token");
+    if matches!(
+        err,
+        RequestError::Api(ApiError::TerminatedByOtherGetUpdates)
+    ) {
+        tracing::error!(
+            error,
+            "another process is polling this bot (409 Conflict): run one instance per token"
+        );
     } else if matches!(err, RequestError::Api(ApiError::InvalidToken)) {
         tracing::error!("Telegram rejected TELOXIDE_TOKEN: check the token from @BotFather");
     } else {
@@ -169,7 +183,9 @@ struct LogPollingError;
 
 impl ErrorHandler<RequestError> for LogPollingError {
     fn handle_error(self: Arc<Self>, error: RequestError) -> futures_boxed::BoxFuture<'static, ()> {
-        Box::pin(async move { log_request_error("polling Telegram failed", &error, Duration::ZERO) })
+        Box::pin(
+            async move { log_request_error("polling Telegram failed", &error, Duration::ZERO) },
+        )
     }
 }
 

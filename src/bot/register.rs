@@ -11,10 +11,16 @@ use crate::accounts::AccountError;
 use crate::domain::{Password, Username};
 use crate::text::fill;
 
-pub async fn start(r: &Replier, msg: &Message, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn start(
+    r: &Replier,
+    msg: &Message,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     match ctx.store.user_by_chat(r.chat.0).await {
         Ok(Some(user)) => {
-            r.say(fill(r.t().already_registered, &[&user.username])).await?;
+            r.say(fill(r.t().already_registered, &[&user.username]))
+                .await?;
             return Ok(());
         }
         Ok(None) => {}
@@ -28,18 +34,29 @@ pub async fn start(r: &Replier, msg: &Message, dialogue: &MyDialogue, ctx: &BotC
     match &suggestion {
         Some(name) => {
             let button = vec![vec![(format!("@{name}"), "reguser".to_owned())]];
-            r.ask(fill(r.t().ask_username_suggest, &[&format!("@{name}")]), button).await?;
+            r.ask(
+                fill(r.t().ask_username_suggest, &[&format!("@{name}")]),
+                button,
+            )
+            .await?;
         }
         None => {
             r.say(r.t().ask_username).await?;
         }
     }
-    dialogue.update(State::RegisterUsername { suggestion }).await?;
+    dialogue
+        .update(State::RegisterUsername { suggestion })
+        .await?;
     Ok(())
 }
 
 /// A typed username, or the suggested one (button).
-pub async fn on_username(r: &Replier, text: &str, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn on_username(
+    r: &Replier,
+    text: &str,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     let username = match Username::parse(text.trim_start_matches('@')) {
         Ok(u) => u,
         Err(e) => {
@@ -49,11 +66,16 @@ pub async fn on_username(r: &Replier, text: &str, dialogue: &MyDialogue, ctx: &B
     };
     match ctx.store.user_by_name(username.as_str()).await {
         Ok(Some(_)) => {
-            r.say(fill(r.t().username_taken, &[username.as_str()])).await?;
+            r.say(fill(r.t().username_taken, &[username.as_str()]))
+                .await?;
         }
         Ok(None) => {
             r.say(r.t().ask_password).await?;
-            dialogue.update(State::RegisterPassword { username: username.as_str().to_owned() }).await?;
+            dialogue
+                .update(State::RegisterPassword {
+                    username: username.as_str().to_owned(),
+                })
+                .await?;
         }
         Err(e) => r.internal(e).await?,
     }
@@ -77,19 +99,32 @@ pub async fn on_password(
         r.say(fill(r.t().invalid_value, &[&e.to_string()])).await?;
         return Ok(());
     }
-    match ctx.accounts.register(username, text, &r.chat.0.to_string()).await {
+    match ctx
+        .accounts
+        .register(username, text, &r.chat.0.to_string())
+        .await
+    {
         Ok((user, _token)) => {
             dialogue.exit().await?;
             r.say(fill(r.t().registered, &[&user.username])).await?;
         }
         Err(AccountError::Taken(what)) if what.contains("chat") => {
             dialogue.exit().await?;
-            let name = ctx.store.user_by_chat(r.chat.0).await.ok().flatten().map(|u| u.username).unwrap_or_default();
+            let name = ctx
+                .store
+                .user_by_chat(r.chat.0)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.username)
+                .unwrap_or_default();
             r.say(fill(r.t().already_registered, &[&name])).await?;
         }
         Err(AccountError::Taken(_)) => {
             r.say(fill(r.t().username_taken, &[username])).await?;
-            dialogue.update(State::RegisterUsername { suggestion: None }).await?;
+            dialogue
+                .update(State::RegisterUsername { suggestion: None })
+                .await?;
         }
         Err(AccountError::Invalid(e)) => {
             r.say(fill(r.t().invalid_value, &[&e.to_string()])).await?;

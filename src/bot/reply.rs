@@ -24,13 +24,24 @@ impl Replier {
         self.bot.send_message(self.chat, text.into()).await
     }
 
-    pub async fn ask(&self, text: impl Into<String>, buttons: Vec<Vec<(String, String)>>) -> ResponseResult<Message> {
-        self.bot.send_message(self.chat, text.into()).reply_markup(keyboard(buttons)).await
+    pub async fn ask(
+        &self,
+        text: impl Into<String>,
+        buttons: Vec<Vec<(String, String)>>,
+    ) -> ResponseResult<Message> {
+        self.bot
+            .send_message(self.chat, text.into())
+            .reply_markup(keyboard(buttons))
+            .await
     }
 
     /// Logs `err` (with the chat id) and tells the user it was our fault.
     pub async fn internal(&self, err: anyhow::Error) -> ResponseResult<()> {
-        tracing::error!(chat_id = self.chat.0, error = format!("{err:#}"), "bot handler failed");
+        tracing::error!(
+            chat_id = self.chat.0,
+            error = format!("{err:#}"),
+            "bot handler failed"
+        );
         self.say(self.t().internal_error).await?;
         Ok(())
     }
@@ -60,17 +71,29 @@ pub async fn chat_language(ctx: &BotContext, chat: ChatId, user: Option<&User>) 
                 .map(Language::from_code)
                 .unwrap_or_default();
             if let Err(e) = ctx.store.ensure_chat(chat.0, lang).await {
-                tracing::warn!(chat_id = chat.0, error = format!("{e:#}"), "could not remember a chat");
+                tracing::warn!(
+                    chat_id = chat.0,
+                    error = format!("{e:#}"),
+                    "could not remember a chat"
+                );
             }
             lang
         }
         Err(e) => {
-            tracing::warn!(chat_id = chat.0, error = format!("{e:#}"), "could not read a chat's language");
+            tracing::warn!(
+                chat_id = chat.0,
+                error = format!("{e:#}"),
+                "could not read a chat's language"
+            );
             Language::default()
         }
     }
 }
 
 pub async fn replier(ctx: &BotContext, bot: &Bot, chat: ChatId, user: Option<&User>) -> Replier {
-    Replier { bot: bot.clone(), chat, lang: chat_language(ctx, chat, user).await }
+    Replier {
+        bot: bot.clone(),
+        chat,
+        lang: chat_language(ctx, chat, user).await,
+    }
 }

@@ -14,7 +14,12 @@ pub async fn handle(r: &Replier, args: &str, ctx: &BotContext) -> HandlerResult 
     }
     let words = tokens(args);
     let t = sla_texts(r.lang);
-    let answer = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let answer = match words
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["list"] => list(r, ctx).await,
         ["add", metric, job, max] => add(r, ctx, metric, job, max, None).await,
         ["add", metric, job, max, min] => add(r, ctx, metric, job, max, Some(min)).await,
@@ -41,7 +46,13 @@ fn key(ctx: &BotContext, metric: &str, job: &str) -> Result<SlaKey, SlaError> {
     ctx.sla.parse_key(metric, job)
 }
 
-fn state_line(r: &Replier, metric: &str, job: &str, range: &MetricRange, state: SlaState) -> String {
+fn state_line(
+    r: &Replier,
+    metric: &str,
+    job: &str,
+    range: &MetricRange,
+    state: SlaState,
+) -> String {
     let t = sla_texts(r.lang);
     match state {
         SlaState::NoData => fill(t.no_data, &[metric, job]),
@@ -59,8 +70,10 @@ fn state_line(r: &Replier, metric: &str, job: &str, range: &MetricRange, state: 
     }
 }
 
+/// Up to three decimals, trailing zeros dropped ("12.5", "80", "0.125").
 fn format_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.3}") }
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 async fn list(r: &Replier, ctx: &BotContext) -> Result<String, SlaError> {
@@ -82,7 +95,14 @@ async fn list(r: &Replier, ctx: &BotContext) -> Result<String, SlaError> {
     Ok(out)
 }
 
-async fn add(r: &Replier, ctx: &BotContext, metric: &str, job: &str, max: &str, min: Option<&str>) -> Result<String, SlaError> {
+async fn add(
+    r: &Replier,
+    ctx: &BotContext,
+    metric: &str,
+    job: &str,
+    max: &str,
+    min: Option<&str>,
+) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
     let range = MetricRange::parse(max, min)?;
@@ -91,23 +111,58 @@ async fn add(r: &Replier, ctx: &BotContext, metric: &str, job: &str, max: &str, 
         SlaUpsert::Updated => t.updated,
         SlaUpsert::Unchanged => t.unchanged,
     };
-    Ok(fill(template, &[&key.metric.to_string(), &key.job.to_string(), &range.to_string()]))
+    Ok(fill(
+        template,
+        &[
+            &key.metric.to_string(),
+            &key.job.to_string(),
+            &range.to_string(),
+        ],
+    ))
 }
 
-async fn remove(r: &Replier, ctx: &BotContext, metric: &str, job: &str) -> Result<String, SlaError> {
+async fn remove(
+    r: &Replier,
+    ctx: &BotContext,
+    metric: &str,
+    job: &str,
+) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
-    let template = if ctx.sla.remove(&key).await? { t.removed } else { t.not_found };
-    Ok(fill(template, &[&key.metric.to_string(), &key.job.to_string()]))
+    let template = if ctx.sla.remove(&key).await? {
+        t.removed
+    } else {
+        t.not_found
+    };
+    Ok(fill(
+        template,
+        &[&key.metric.to_string(), &key.job.to_string()],
+    ))
 }
 
-async fn status(r: &Replier, ctx: &BotContext, metric: &str, job: &str) -> Result<String, SlaError> {
+async fn status(
+    r: &Replier,
+    ctx: &BotContext,
+    metric: &str,
+    job: &str,
+) -> Result<String, SlaError> {
     let key = key(ctx, metric, job)?;
     let (sla, state) = ctx.sla.current_state(&key).await?;
-    Ok(state_line(r, &sla.metric.to_string(), &sla.job.to_string(), &sla.range, state))
+    Ok(state_line(
+        r,
+        &sla.metric.to_string(),
+        &sla.job.to_string(),
+        &sla.range,
+        state,
+    ))
 }
 
-async fn violations(r: &Replier, ctx: &BotContext, metric: &str, job: &str) -> Result<String, SlaError> {
+async fn violations(
+    r: &Replier,
+    ctx: &BotContext,
+    metric: &str,
+    job: &str,
+) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
     let (sla, c) = ctx.sla.past_violations(&key, chrono::Utc::now()).await?;
@@ -124,11 +179,20 @@ async fn violations(r: &Replier, ctx: &BotContext, metric: &str, job: &str) -> R
     ))
 }
 
-async fn forecast(r: &Replier, ctx: &BotContext, metric: &str, job: &str, minutes: &str) -> Result<String, SlaError> {
+async fn forecast(
+    r: &Replier,
+    ctx: &BotContext,
+    metric: &str,
+    job: &str,
+    minutes: &str,
+) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
     let horizon = Horizon::parse(minutes)?;
-    let (sla, range, p) = ctx.sla.forecast(&key, horizon, None, chrono::Utc::now()).await?;
+    let (sla, range, p) = ctx
+        .sla
+        .forecast(&key, horizon, None, chrono::Utc::now())
+        .await?;
     let percent = format!("{:.0}%", p.probability * 100.0);
     Ok(fill(
         t.forecast,

@@ -84,7 +84,10 @@ impl From<&PlaceChoice> for Place {
             name: p.name.clone(),
             country: p.country.clone(),
             region: p.region.clone(),
-            coordinates: Coordinates { latitude: p.latitude, longitude: p.longitude },
+            coordinates: Coordinates {
+                latitude: p.latitude,
+                longitude: p.longitude,
+            },
             population: None,
         }
     }
@@ -94,7 +97,11 @@ impl PlaceChoice {
     /// "Rome, Lazio, IT" — the region tells same-named places apart.
     pub fn label(&self) -> String {
         let mut parts = vec![self.name.as_str()];
-        if let Some(r) = self.region.as_deref().filter(|r| !r.is_empty() && *r != self.name) {
+        if let Some(r) = self
+            .region
+            .as_deref()
+            .filter(|r| !r.is_empty() && *r != self.name)
+        {
             parts.push(r);
         }
         if !self.country.is_empty() {

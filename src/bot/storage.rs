@@ -38,7 +38,11 @@ impl Storage<State> for SqlDialogues {
         Box::pin(async move { Ok(self.store.delete_dialogue(chat_id.0).await?) })
     }
 
-    fn update_dialogue(self: Arc<Self>, chat_id: ChatId, dialogue: State) -> BoxFuture<Result<(), DialogueError>> {
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: State,
+    ) -> BoxFuture<Result<(), DialogueError>> {
         Box::pin(async move {
             // The idle state is the absence of a row: nothing to keep.
             if dialogue == State::Idle {
@@ -49,7 +53,10 @@ impl Storage<State> for SqlDialogues {
         })
     }
 
-    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<Result<Option<State>, DialogueError>> {
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<Result<Option<State>, DialogueError>> {
         Box::pin(async move {
             let Some(json) = self.store.dialogue(chat_id.0).await? else {
                 return Ok(None);

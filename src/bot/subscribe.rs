@@ -16,7 +16,12 @@ use crate::weather::Place;
 /// At most this many matches are offered as buttons.
 const MAX_CHOICES: usize = 6;
 
-pub async fn command(r: &Replier, args: &str, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn command(
+    r: &Replier,
+    args: &str,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     if at_limit(r, ctx).await? {
         return Ok(());
     }
@@ -26,8 +31,19 @@ pub async fn command(r: &Replier, args: &str, dialogue: &MyDialogue, ctx: &BotCo
             dialogue.update(State::SubscribeCity).await?;
         }
         SubscribeArgs::City(city) => resolve(r, &city, None, dialogue, ctx).await?,
-        SubscribeArgs::OneLine { city, min, max, rain, snow } => {
-            let limits = Limits { min, max, rain, snow };
+        SubscribeArgs::OneLine {
+            city,
+            min,
+            max,
+            rain,
+            snow,
+        } => {
+            let limits = Limits {
+                min,
+                max,
+                rain,
+                snow,
+            };
             if let Err(e) = Watch::new(min, max, rain, snow) {
                 r.say(format!("{}\n\n{}", e, r.t().subscribe_usage)).await?;
                 return Ok(());
@@ -46,10 +62,16 @@ pub async fn command(r: &Replier, args: &str, dialogue: &MyDialogue, ctx: &BotCo
 
 /// Refuses at once when the chat already has the most subscriptions allowed.
 async fn at_limit(r: &Replier, ctx: &BotContext) -> Result<bool, super::BotError> {
-    let Ok(chat) = ChatId::new(r.chat.0) else { return Ok(true) };
+    let Ok(chat) = ChatId::new(r.chat.0) else {
+        return Ok(true);
+    };
     match ctx.store.subscriptions_of_chat(chat).await {
         Ok(subs) if subs.len() >= MAX_SUBSCRIPTIONS_PER_CHAT as usize => {
-            r.say(fill(r.t().too_many, &[&MAX_SUBSCRIPTIONS_PER_CHAT.to_string()])).await?;
+            r.say(fill(
+                r.t().too_many,
+                &[&MAX_SUBSCRIPTIONS_PER_CHAT.to_string()],
+            ))
+            .await?;
             Ok(true)
         }
         Ok(_) => Ok(false),
@@ -78,7 +100,11 @@ async fn resolve(
         }
         Err(e) => return failed(r, e, dialogue).await,
     };
-    let mut choices: Vec<PlaceChoice> = places.iter().take(MAX_CHOICES).map(PlaceChoice::from).collect();
+    let mut choices: Vec<PlaceChoice> = places
+        .iter()
+        .take(MAX_CHOICES)
+        .map(PlaceChoice::from)
+        .collect();
     choices.dedup_by(|a, b| a.label() == b.label());
     if choices.len() == 1 {
         let place = PlaceChoice::from(&most_populous(places));
@@ -89,9 +115,14 @@ async fn resolve(
         .enumerate()
         .map(|(i, p)| vec![(p.label(), format!("place:{i}"))])
         .collect();
-    r.ask(fill(r.t().choose_place, &[city.as_str()]), buttons).await?;
+    r.ask(fill(r.t().choose_place, &[city.as_str()]), buttons)
+        .await?;
     dialogue
-        .update(State::SubscribePlace { query: city.as_str().to_owned(), places: choices, watch: limits })
+        .update(State::SubscribePlace {
+            query: city.as_str().to_owned(),
+            places: choices,
+            watch: limits,
+        })
         .await?;
     Ok(())
 }
@@ -112,12 +143,18 @@ pub async fn chosen(
 
 async fn ask_min(r: &Replier, place: PlaceChoice, dialogue: &MyDialogue) -> HandlerResult {
     let buttons = vec![vec![(r.t().no_minimum.to_owned(), "min:none".to_owned())]];
-    r.ask(fill(r.t().ask_min, &[&place.label()]), buttons).await?;
+    r.ask(fill(r.t().ask_min, &[&place.label()]), buttons)
+        .await?;
     dialogue.update(State::SubscribeMin { place }).await?;
     Ok(())
 }
 
-pub async fn ask_max(r: &Replier, place: PlaceChoice, min: Option<f64>, dialogue: &MyDialogue) -> HandlerResult {
+pub async fn ask_max(
+    r: &Replier,
+    place: PlaceChoice,
+    min: Option<f64>,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
     let buttons = vec![vec![(r.t().no_maximum.to_owned(), "max:none".to_owned())]];
     r.ask(r.t().ask_max, buttons).await?;
     dialogue.update(State::SubscribeMax { place, min }).await?;
@@ -140,37 +177,76 @@ pub async fn on_max(
         return Ok(());
     }
     r.ask(r.t().ask_rain, yes_no(r, "rain")).await?;
-    dialogue.update(State::SubscribeRain { place, min, max }).await?;
+    dialogue
+        .update(State::SubscribeRain { place, min, max })
+        .await?;
     Ok(())
 }
 
-pub async fn on_rain(r: &Replier, place: PlaceChoice, min: Option<f64>, max: Option<f64>, rain: bool, dialogue: &MyDialogue) -> HandlerResult {
+pub async fn on_rain(
+    r: &Replier,
+    place: PlaceChoice,
+    min: Option<f64>,
+    max: Option<f64>,
+    rain: bool,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
     r.ask(r.t().ask_snow, yes_no(r, "snow")).await?;
-    dialogue.update(State::SubscribeSnow { place, min, max, rain }).await?;
+    dialogue
+        .update(State::SubscribeSnow {
+            place,
+            min,
+            max,
+            rain,
+        })
+        .await?;
     Ok(())
 }
 
 /// Last answer: summarise and ask for confirmation (or start over when there
 /// is nothing to watch).
-pub async fn on_snow(r: &Replier, place: PlaceChoice, limits: Limits, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn on_snow(
+    r: &Replier,
+    place: PlaceChoice,
+    limits: Limits,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     if Watch::new(limits.min, limits.max, limits.rain, limits.snow).is_err() {
         r.say(r.t().nothing_to_watch).await?;
         return ask_min(r, place, dialogue).await;
     }
     let units = units_of(ctx, r.chat.0).await;
-    let summary = limits_text(limits.min, limits.max, limits.rain, limits.snow, r.t(), r.lang, units);
+    let summary = limits_text(
+        limits.min,
+        limits.max,
+        limits.rain,
+        limits.snow,
+        r.t(),
+        r.lang,
+        units,
+    );
     let buttons = vec![vec![
         (r.t().confirm.to_owned(), "confirm".to_owned()),
         (r.t().cancel.to_owned(), "cancel".to_owned()),
     ]];
-    r.ask(fill(r.t().summary, &[&place.label(), &summary]), buttons).await?;
-    dialogue.update(State::SubscribeConfirm { place, limits }).await?;
+    r.ask(fill(r.t().summary, &[&place.label(), &summary]), buttons)
+        .await?;
+    dialogue
+        .update(State::SubscribeConfirm { place, limits })
+        .await?;
     Ok(())
 }
 
 /// Stores the subscription; the dialogue ends whatever the outcome, except
 /// for a failing weather service (nothing to fix for the user).
-pub async fn store(r: &Replier, place: &PlaceChoice, limits: Limits, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn store(
+    r: &Replier,
+    place: &PlaceChoice,
+    limits: Limits,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     let watch = match Watch::new(limits.min, limits.max, limits.rain, limits.snow) {
         Ok(w) => w,
         Err(e) => {
@@ -179,13 +255,31 @@ pub async fn store(r: &Replier, place: &PlaceChoice, limits: Limits, dialogue: &
             return Ok(());
         }
     };
-    let Ok(chat) = ChatId::new(r.chat.0) else { return Ok(()) };
-    match ctx.subscriber.subscribe_at(chat, &Place::from(place), &watch).await {
+    let Ok(chat) = ChatId::new(r.chat.0) else {
+        return Ok(());
+    };
+    match ctx
+        .subscriber
+        .subscribe_at(chat, &Place::from(place), &watch)
+        .await
+    {
         Ok(sub) => {
             dialogue.exit().await?;
             let units = units_of(ctx, r.chat.0).await;
-            let summary = limits_text(sub.t_min, sub.t_max, sub.rain, sub.snow, r.t(), r.lang, units);
-            r.say(fill(r.t().subscribed, &[&sub.id.to_string(), &place.label(), &summary])).await?;
+            let summary = limits_text(
+                sub.t_min,
+                sub.t_max,
+                sub.rain,
+                sub.snow,
+                r.t(),
+                r.lang,
+                units,
+            );
+            r.say(fill(
+                r.t().subscribed,
+                &[&sub.id.to_string(), &place.label(), &summary],
+            ))
+            .await?;
             Ok(())
         }
         Err(e) => {
@@ -224,7 +318,13 @@ fn yes_no(r: &Replier, what: &str) -> Vec<Vec<(String, String)>> {
 }
 
 /// A typed answer inside the subscribe dialogue.
-pub async fn on_text(r: &Replier, state: State, text: &str, dialogue: &MyDialogue, ctx: &BotContext) -> HandlerResult {
+pub async fn on_text(
+    r: &Replier,
+    state: State,
+    text: &str,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
     match state {
         State::SubscribeCity => match CityName::parse(text) {
             Ok(city) => resolve(r, &city, None, dialogue, ctx).await?,
@@ -250,16 +350,43 @@ pub async fn on_text(r: &Replier, state: State, text: &str, dialogue: &MyDialogu
                 r.ask(r.t().answer_yes_no, yes_no(r, "rain")).await?;
             }
         },
-        State::SubscribeSnow { place, min, max, rain } => match parse_flag(text) {
-            Ok(snow) => on_snow(r, place, Limits { min, max, rain, snow }, dialogue, ctx).await?,
+        State::SubscribeSnow {
+            place,
+            min,
+            max,
+            rain,
+        } => match parse_flag(text) {
+            Ok(snow) => {
+                on_snow(
+                    r,
+                    place,
+                    Limits {
+                        min,
+                        max,
+                        rain,
+                        snow,
+                    },
+                    dialogue,
+                    ctx,
+                )
+                .await?
+            }
             Err(_) => {
                 r.ask(r.t().answer_yes_no, yes_no(r, "snow")).await?;
             }
         },
         State::SubscribePlace { places, watch, .. } => {
             // A typed choice: the number of a button or the exact label.
-            let pick = text.trim().parse::<usize>().ok().and_then(|n| n.checked_sub(1))
-                .or_else(|| places.iter().position(|p| p.label().eq_ignore_ascii_case(text.trim())));
+            let pick = text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .or_else(|| {
+                    places
+                        .iter()
+                        .position(|p| p.label().eq_ignore_ascii_case(text.trim()))
+                });
             match pick.and_then(|i| places.get(i).cloned()) {
                 Some(place) => chosen(r, place, watch, dialogue, ctx).await?,
                 None => match CityName::parse(text) {
@@ -293,7 +420,9 @@ pub async fn on_location(
     ctx: BotContext,
 ) -> HandlerResult {
     let r = super::reply::replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
-    let Some(loc) = msg.location() else { return Ok(()) };
+    let Some(loc) = msg.location() else {
+        return Ok(());
+    };
     let state = dialogue.get().await?.unwrap_or_default();
     if !matches!(state, State::Idle | State::SubscribeCity) {
         r.say(r.t().send_text).await?;

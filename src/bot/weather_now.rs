@@ -45,24 +45,46 @@ pub async fn show(r: &Replier, city: &str, ctx: &BotContext) -> HandlerResult {
         }
     };
     let units = units_of(ctx, r.chat.0).await;
-    let description = obs.description.as_deref().map(|d| format!(", {d}")).unwrap_or_default();
+    let description = obs
+        .description
+        .as_deref()
+        .map(|d| format!(", {d}"))
+        .unwrap_or_default();
     let mut answer = fill(
         r.t().weather_now,
-        &[&text::place(&place.name, &place.country), &text::temperature(obs.temperature_c, r.lang, units), &description],
+        &[
+            &text::place(&place.name, &place.country),
+            &text::temperature(obs.temperature_c, r.lang, units),
+            &description,
+        ],
     );
-    let Ok(chat) = ChatId::new(r.chat.0) else { return Ok(()) };
-    let subs = ctx.store.subscriptions_of_chat(chat).await.unwrap_or_default();
+    let Ok(chat) = ChatId::new(r.chat.0) else {
+        return Ok(());
+    };
+    let subs = ctx
+        .store
+        .subscriptions_of_chat(chat)
+        .await
+        .unwrap_or_default();
     for sub in subs.iter().filter(|s| {
         (s.latitude - place.coordinates.latitude).abs() < SAME_PLACE_DEG
             && (s.longitude - place.coordinates.longitude).abs() < SAME_PLACE_DEG
     }) {
-        let rule = Rule { t_min: sub.t_min, t_max: sub.t_max, rain: sub.rain, snow: sub.snow };
+        let rule = Rule {
+            t_min: sub.t_min,
+            t_max: sub.t_max,
+            rain: sub.rain,
+            snow: sub.snow,
+        };
         let breaches: Vec<Breach> = rule.breaches(&obs);
         if breaches.is_empty() {
             answer.push_str(&format!("\n{}", fill(r.t().sub_ok, &[&sub.id.to_string()])));
         } else {
             let lines = text::alert_text(&sub.city, &sub.country, &breaches, r.lang, units);
-            answer.push_str(&format!("\n{}\n{lines}", fill(r.t().sub_violated, &[&sub.id.to_string()])));
+            answer.push_str(&format!(
+                "\n{}\n{lines}",
+                fill(r.t().sub_violated, &[&sub.id.to_string()])
+            ));
         }
     }
     r.say(answer).await?;

@@ -64,7 +64,11 @@ impl Store {
 
     /// Creates the chat's row with its first language unless it exists; the
     /// language a user chose with /language is never overwritten.
-    pub async fn ensure_chat(&self, chat_id: i64, language: crate::text::Language) -> anyhow::Result<()> {
+    pub async fn ensure_chat(
+        &self,
+        chat_id: i64,
+        language: crate::text::Language,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO chats (chat_id, language, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (chat_id) DO NOTHING",
@@ -100,7 +104,10 @@ mod tests {
         assert_eq!(store.dialogue(1).await.unwrap(), None);
         store.save_dialogue(1, "{\"a\":1}").await.unwrap();
         store.save_dialogue(1, "{\"a\":2}").await.unwrap();
-        assert_eq!(store.dialogue(1).await.unwrap().as_deref(), Some("{\"a\":2}"));
+        assert_eq!(
+            store.dialogue(1).await.unwrap().as_deref(),
+            Some("{\"a\":2}")
+        );
         store.delete_dialogue(1).await.unwrap();
         assert_eq!(store.dialogue(1).await.unwrap(), None);
     }

@@ -220,17 +220,32 @@ mod tests {
     #[test]
     fn both_languages_have_the_same_holes() {
         let pairs = [
-            (EN.start, IT.start), (EN.already_registered, IT.already_registered),
-            (EN.ask_username_suggest, IT.ask_username_suggest), (EN.username_taken, IT.username_taken),
-            (EN.invalid_value, IT.invalid_value), (EN.registered, IT.registered),
-            (EN.unknown_city, IT.unknown_city), (EN.choose_place, IT.choose_place), (EN.ask_min, IT.ask_min),
-            (EN.summary, IT.summary), (EN.subscribed, IT.subscribed), (EN.too_many, IT.too_many),
-            (EN.location_place, IT.location_place), (EN.removed, IT.removed), (EN.not_yours, IT.not_yours),
-            (EN.weather_now, IT.weather_now), (EN.sub_ok, IT.sub_ok), (EN.sub_violated, IT.sub_violated),
+            (EN.start, IT.start),
+            (EN.already_registered, IT.already_registered),
+            (EN.ask_username_suggest, IT.ask_username_suggest),
+            (EN.username_taken, IT.username_taken),
+            (EN.invalid_value, IT.invalid_value),
+            (EN.registered, IT.registered),
+            (EN.unknown_city, IT.unknown_city),
+            (EN.choose_place, IT.choose_place),
+            (EN.ask_min, IT.ask_min),
+            (EN.summary, IT.summary),
+            (EN.subscribed, IT.subscribed),
+            (EN.too_many, IT.too_many),
+            (EN.location_place, IT.location_place),
+            (EN.removed, IT.removed),
+            (EN.not_yours, IT.not_yours),
+            (EN.weather_now, IT.weather_now),
+            (EN.sub_ok, IT.sub_ok),
+            (EN.sub_violated, IT.sub_violated),
             (EN.units_set, IT.units_set),
         ];
         for (en, it) in pairs {
-            assert_eq!(en.matches("{}").count(), it.matches("{}").count(), "{en} / {it}");
+            assert_eq!(
+                en.matches("{}").count(),
+                it.matches("{}").count(),
+                "{en} / {it}"
+            );
         }
     }
 }

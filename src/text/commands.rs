@@ -22,17 +22,83 @@ impl CommandInfo {
 }
 
 pub const COMMANDS: &[CommandInfo] = &[
-    CommandInfo { name: "start", args: "", en: "what this bot does", it: "cosa fa questo bot", admin: false },
-    CommandInfo { name: "help", args: "", en: "the list of commands", it: "l'elenco dei comandi", admin: false },
-    CommandInfo { name: "subscribe", args: "[city t_min t_max rain snow]", en: "watch a city's weather", it: "controlla il meteo di una città", admin: false },
-    CommandInfo { name: "subscriptions", args: "", en: "your subscriptions", it: "le tue iscrizioni", admin: false },
-    CommandInfo { name: "unsubscribe", args: "<id>", en: "stop watching one subscription", it: "elimina un'iscrizione", admin: false },
-    CommandInfo { name: "weather", args: "<city>", en: "the weather now", it: "il meteo adesso", admin: false },
-    CommandInfo { name: "register", args: "", en: "create an account for the REST API", it: "crea un account per la REST API", admin: false },
-    CommandInfo { name: "language", args: "en|it", en: "English or Italian", it: "inglese o italiano", admin: false },
-    CommandInfo { name: "units", args: "c|f", en: "°C or °F", it: "°C o °F", admin: false },
-    CommandInfo { name: "cancel", args: "", en: "leave the current dialogue", it: "annulla il dialogo in corso", admin: false },
-    CommandInfo { name: "sla", args: "list|add|remove|status|violations|forecast …", en: "service level objectives (admins)", it: "obiettivi di servizio (amministratori)", admin: true },
+    CommandInfo {
+        name: "start",
+        args: "",
+        en: "what this bot does",
+        it: "cosa fa questo bot",
+        admin: false,
+    },
+    CommandInfo {
+        name: "help",
+        args: "",
+        en: "the list of commands",
+        it: "l'elenco dei comandi",
+        admin: false,
+    },
+    CommandInfo {
+        name: "subscribe",
+        args: "[city t_min t_max rain snow]",
+        en: "watch a city's weather",
+        it: "controlla il meteo di una città",
+        admin: false,
+    },
+    CommandInfo {
+        name: "subscriptions",
+        args: "",
+        en: "your subscriptions",
+        it: "le tue iscrizioni",
+        admin: false,
+    },
+    CommandInfo {
+        name: "unsubscribe",
+        args: "<id>",
+        en: "stop watching one subscription",
+        it: "elimina un'iscrizione",
+        admin: false,
+    },
+    CommandInfo {
+        name: "weather",
+        args: "<city>",
+        en: "the weather now",
+        it: "il meteo adesso",
+        admin: false,
+    },
+    CommandInfo {
+        name: "register",
+        args: "",
+        en: "create an account for the REST API",
+        it: "crea un account per la REST API",
+        admin: false,
+    },
+    CommandInfo {
+        name: "language",
+        args: "en|it",
+        en: "English or Italian",
+        it: "inglese o italiano",
+        admin: false,
+    },
+    CommandInfo {
+        name: "units",
+        args: "c|f",
+        en: "°C or °F",
+        it: "°C o °F",
+        admin: false,
+    },
+    CommandInfo {
+        name: "cancel",
+        args: "",
+        en: "leave the current dialogue",
+        it: "annulla il dialogo in corso",
+        admin: false,
+    },
+    CommandInfo {
+        name: "sla",
+        args: "list|add|remove|status|violations|forecast …",
+        en: "service level objectives (admins)",
+        it: "obiettivi di servizio (amministratori)",
+        admin: true,
+    },
 ];
 
 /// The `/help` text.
@@ -43,7 +109,11 @@ pub fn help(lang: Language, admin: bool) -> String {
     };
     let mut out = String::from(head);
     for c in COMMANDS.iter().filter(|c| admin || !c.admin) {
-        let args = if c.args.is_empty() { String::new() } else { format!(" {}", c.args) };
+        let args = if c.args.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", c.args)
+        };
         out.push_str(&format!("\n/{}{} — {}", c.name, args, c.description(lang)));
     }
     out
@@ -66,7 +136,12 @@ mod tests {
     #[test]
     fn names_are_valid_telegram_commands() {
         for c in COMMANDS {
-            assert!(c.name.len() <= 32 && c.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+            assert!(
+                c.name.len() <= 32
+                    && c.name
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch == '_')
+            );
             assert!(!c.en.is_empty() && c.en.len() <= 256 && !c.it.is_empty());
         }
     }

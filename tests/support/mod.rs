@@ -178,3 +178,101 @@ async fn read(resp: reqwest::Response) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, body)
 }
+
+/// Where an app lives across restarts: one temp database file, one weather
+/// server, one configuration. Each [`AppHome::start`] builds a new app on
+/// them, so a test can stop an app and start another where it left off.
+pub struct AppHome {
+    pub weather: MockServer,
+    config: Config,
+    _dir: TempDir,
+}
+
+/// An app started by [`AppHome::start`]; [`RunningApp::stop`] shuts it down
+/// gracefully, as Ctrl-C would.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    /// Closed once the app has stopped.
+    pub store: Store,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl AppHome {
+    /// The configuration [`spawn_app_with`] uses, then `adjust`.
+    pub async fn new(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weather = MockServer::start().await;
+        let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
+        let base = reqwest::Url::parse(&weather.uri()).unwrap();
+        config.open_meteo_api_url = base.clone();
+        config.open_meteo_geocoding_url = base.clone();
+        config.owm_api_url = base;
+        config.weather_timeout = Duration::from_millis(1500);
+        config.jwt_secret = Some(Secret::new(JWT_SECRET));
+        adjust(&mut config);
+        Self {
+            weather,
+            config,
+            _dir: dir,
+        }
+    }
+
+    /// Builds and runs a new app on this home's database.
+    pub async fn start(&self) -> RunningApp {
+        let app = App::build(self.config.clone()).await.expect("app builds");
+        let addr = app.local_addr();
+        let store = app.store().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            stopped.await.ok();
+        }));
+        RunningApp {
+            addr,
+            store,
+            stop,
+            task,
+        }
+    }
+
+    /// Geocoding answers for `name`, as [`TestApp::geocoding`].
+    pub async fn geocoding(&self, name: &str, places: &[(&str, &str, f64, f64, u64)]) {
+        mount_geocoding(&self.weather, name, places).await;
+    }
+}
+
+impl RunningApp {
+    /// Triggers the shutdown and waits (bounded) until every task finished
+    /// and the store is closed; panics if the app fails or hangs.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the app stops within 20 s")
+            .expect("the app task does not panic")
+            .expect("the app stops cleanly");
+    }
+}
+
+/// Geocoding answers for `name` on `server`: `(name, country, lat, lon, population)`.
+pub async fn mount_geocoding(
+    server: &MockServer,
+    name: &str,
+    places: &[(&str, &str, f64, f64, u64)],
+) {
+    let results: Vec<Value> = places
+        .iter()
+        .map(|(n, c, lat, lon, pop)| {
+            json!({ "id": 1, "name": n, "country_code": c, "latitude": lat, "longitude": lon,
+                    "population": pop, "admin1": "Region" })
+        })
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/v1/search"))
+        .and(query_param("name", name))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "results": results, "generationtime_ms": 0.5
+        })))
+        .mount(server)
+        .await;
+}
