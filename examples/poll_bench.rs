@@ -113,12 +113,17 @@ async fn main() -> anyhow::Result<()> {
             .store(f64::to_bits(t), Ordering::Relaxed);
         let started = Instant::now();
         let report = poller.poll_once(t0 + TimeDelta::minutes(minute)).await?;
+        let ms = |d: Duration| d.as_millis();
         println!(
-            "{label:<40} {:>10.3} {:>10} {:>11} {:>9}",
+            "{label:<40} {:>8.3} {:>9} {:>11} {:>9}   {} / {} / {} / {}",
             started.elapsed().as_secs_f64(),
             report.messages,
             report.statements,
-            report.locations
+            report.locations,
+            ms(report.read),
+            ms(report.fetch),
+            ms(report.decide),
+            ms(report.write),
         );
     }
     println!("outbox rows: {}", store.pending_count().await?);

@@ -169,6 +169,14 @@ async fn start_register_subscribe_and_the_alert_arrives_in_that_chat() {
             "{lang:?}: {menu:?}"
         );
     }
+    // The fake knew every method the app called, and refused none.
+    let refused: Vec<_> = telegram
+        .requests()
+        .into_iter()
+        .filter(|r| r.status != 200)
+        .map(|r| (r.method, r.status))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
     // Every update was taken and confirmed by a later offset.
     wait_until("every update confirmed", async || {
         telegram.unconfirmed() == 0

@@ -20,6 +20,12 @@ use crate::weather::{Coordinates, Observation, WeatherError, WeatherProvider};
 /// What one cycle did (for tests, logs and the benchmark).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PollReport {
+    /// Where the time went: reading subscriptions, fetching weather,
+    /// deciding (with message texts), writing.
+    pub read: Duration,
+    pub fetch: Duration,
+    pub decide: Duration,
+    pub write: Duration,
     pub subscriptions: usize,
     pub locations: usize,
     pub failed_locations: usize,
@@ -60,14 +66,18 @@ impl Poller {
     pub async fn poll_once(&self, now: DateTime<Utc>) -> anyhow::Result<PollReport> {
         let started = Instant::now();
         let watched = self.store.watched_subscriptions().await?;
+        let read = started.elapsed();
         let (points, point_of) = distinct_points(&watched);
         self.metrics.poll_locations.set(points.len() as i64);
         let observations = self.provider.current(&points).await;
+        let fetch = started.elapsed() - read;
 
         let mut report = PollReport {
             subscriptions: watched.len(),
             locations: points.len(),
             statements: 1,
+            read,
+            fetch,
             ..PollReport::default()
         };
         for (point, result) in points.iter().zip(&observations) {
@@ -83,6 +93,7 @@ impl Poller {
             .filter_map(|(w, obs)| decide(w, obs, now, self.remind_every))
             .collect();
         let (changes, context_reads) = self.attach_messages(decisions, now).await?;
+        report.decide = started.elapsed() - read - fetch;
         report.statements += context_reads;
         report.changes = changes.len();
         report.messages = changes.iter().filter(|c| c.message.is_some()).count();
@@ -90,6 +101,7 @@ impl Poller {
             .store
             .apply_alert_changes(&changes, now.timestamp_millis())
             .await?;
+        report.write = started.elapsed() - read - fetch - report.decide;
 
         for change in &changes {
             if let Some(m) = &change.message {
