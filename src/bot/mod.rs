@@ -135,7 +135,7 @@ pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
         .error_handler(Arc::new(LogHandlerError))
         .build();
     let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
+    let forward = tokio::spawn(async move {
         shutdown.stopped().await;
         // The dispatcher may not have started yet: retry until it takes.
         loop {
@@ -158,6 +158,8 @@ pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
     {
         log_request_error("the dispatcher stopped", &e, Duration::ZERO);
     }
+    // The dispatcher is done either way: nothing left to forward shutdown to.
+    forward.abort();
     tracing::info!("bot stopped");
 }
 

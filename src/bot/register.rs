@@ -31,6 +31,11 @@ pub async fn start(
         .as_ref()
         .and_then(|u| u.username.clone())
         .filter(|name| Username::parse(name).is_ok());
+    dialogue
+        .update(State::RegisterUsername {
+            suggestion: suggestion.clone(),
+        })
+        .await?;
     match &suggestion {
         Some(name) => {
             let button = vec![vec![(format!("@{name}"), "reguser".to_owned())]];
@@ -44,9 +49,6 @@ pub async fn start(
             r.say(r.t().ask_username).await?;
         }
     }
-    dialogue
-        .update(State::RegisterUsername { suggestion })
-        .await?;
     Ok(())
 }
 
@@ -70,12 +72,12 @@ pub async fn on_username(
                 .await?;
         }
         Ok(None) => {
-            r.say(r.t().ask_password).await?;
             dialogue
                 .update(State::RegisterPassword {
                     username: username.as_str().to_owned(),
                 })
                 .await?;
+            r.say(r.t().ask_password).await?;
         }
         Err(e) => r.internal(e).await?,
     }
@@ -121,10 +123,10 @@ pub async fn on_password(
             r.say(fill(r.t().already_registered, &[&name])).await?;
         }
         Err(AccountError::Taken(_)) => {
-            r.say(fill(r.t().username_taken, &[username])).await?;
             dialogue
                 .update(State::RegisterUsername { suggestion: None })
                 .await?;
+            r.say(fill(r.t().username_taken, &[username])).await?;
         }
         Err(AccountError::Invalid(e)) => {
             r.say(fill(r.t().invalid_value, &[&e.to_string()])).await?;

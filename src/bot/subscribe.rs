@@ -27,8 +27,8 @@ pub async fn command(
     }
     match parse_subscribe(args) {
         SubscribeArgs::Guided => {
-            r.say(r.t().ask_city).await?;
             dialogue.update(State::SubscribeCity).await?;
+            r.say(r.t().ask_city).await?;
         }
         SubscribeArgs::City(city) => resolve(r, &city, None, dialogue, ctx).await?,
         SubscribeArgs::OneLine {
@@ -94,8 +94,8 @@ async fn resolve(
     let places = match ctx.subscriber.resolve(city).await {
         Ok(p) => p,
         Err(SubscribeError::UnknownCity(name)) => {
-            r.say(fill(r.t().unknown_city, &[&name])).await?;
             dialogue.update(State::SubscribeCity).await?;
+            r.say(fill(r.t().unknown_city, &[&name])).await?;
             return Ok(());
         }
         Err(e) => return failed(r, e, dialogue).await,
@@ -115,14 +115,14 @@ async fn resolve(
         .enumerate()
         .map(|(i, p)| vec![(p.label(), format!("place:{i}"))])
         .collect();
-    r.ask(fill(r.t().choose_place, &[city.as_str()]), buttons)
-        .await?;
     dialogue
         .update(State::SubscribePlace {
             query: city.as_str().to_owned(),
             places: choices,
             watch: limits,
         })
+        .await?;
+    r.ask(fill(r.t().choose_place, &[city.as_str()]), buttons)
         .await?;
     Ok(())
 }
@@ -143,9 +143,9 @@ pub async fn chosen(
 
 async fn ask_min(r: &Replier, place: PlaceChoice, dialogue: &MyDialogue) -> HandlerResult {
     let buttons = vec![vec![(r.t().no_minimum.to_owned(), "min:none".to_owned())]];
-    r.ask(fill(r.t().ask_min, &[&place.label()]), buttons)
-        .await?;
+    let prompt = fill(r.t().ask_min, &[&place.label()]);
     dialogue.update(State::SubscribeMin { place }).await?;
+    r.ask(prompt, buttons).await?;
     Ok(())
 }
 
@@ -156,8 +156,8 @@ pub async fn ask_max(
     dialogue: &MyDialogue,
 ) -> HandlerResult {
     let buttons = vec![vec![(r.t().no_maximum.to_owned(), "max:none".to_owned())]];
-    r.ask(r.t().ask_max, buttons).await?;
     dialogue.update(State::SubscribeMax { place, min }).await?;
+    r.ask(r.t().ask_max, buttons).await?;
     Ok(())
 }
 
@@ -176,10 +176,10 @@ pub async fn on_max(
         r.say(fill(r.t().invalid_value, &[&why])).await?;
         return Ok(());
     }
-    r.ask(r.t().ask_rain, yes_no(r, "rain")).await?;
     dialogue
         .update(State::SubscribeRain { place, min, max })
         .await?;
+    r.ask(r.t().ask_rain, yes_no(r, "rain")).await?;
     Ok(())
 }
 
@@ -191,7 +191,6 @@ pub async fn on_rain(
     rain: bool,
     dialogue: &MyDialogue,
 ) -> HandlerResult {
-    r.ask(r.t().ask_snow, yes_no(r, "snow")).await?;
     dialogue
         .update(State::SubscribeSnow {
             place,
@@ -200,6 +199,7 @@ pub async fn on_rain(
             rain,
         })
         .await?;
+    r.ask(r.t().ask_snow, yes_no(r, "snow")).await?;
     Ok(())
 }
 
@@ -230,11 +230,11 @@ pub async fn on_snow(
         (r.t().confirm.to_owned(), "confirm".to_owned()),
         (r.t().cancel.to_owned(), "cancel".to_owned()),
     ]];
-    r.ask(fill(r.t().summary, &[&place.label(), &summary]), buttons)
-        .await?;
+    let prompt = fill(r.t().summary, &[&place.label(), &summary]);
     dialogue
         .update(State::SubscribeConfirm { place, limits })
         .await?;
+    r.ask(prompt, buttons).await?;
     Ok(())
 }
 

@@ -545,16 +545,15 @@ impl FakeTelegram {
         let mut inner = self.lock();
         let profile = inner.profile(chat);
         let message_id = inner.new_message_id();
-        let message = json!({
+        let Value::Object(message) = json!({
             "message_id": message_id,
             "date": unix_now(),
             "chat": chat_json(chat, &profile),
             "from": user_json(chat, &profile),
-        });
-        match message {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        message
     }
 
     fn push_message(&self, message: Map<String, Value>) -> i64 {
@@ -740,7 +739,7 @@ async fn handle(
     }
     let params = parse_params(&headers, &body);
     let name = method.to_ascii_lowercase();
-    // Scripted failures of methods other than sendMessage.
+    // Scripted answers by method (`reply_next_call`) come before anything.
     let scripted = {
         let mut inner = shared.lock();
         let reply = inner
