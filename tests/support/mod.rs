@@ -100,20 +100,17 @@ impl TestApp {
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        read(resp).await
+        self.with_bearer(reqwest::Method::GET, path, token).await
     }
 
     pub async fn delete_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        self.with_bearer(reqwest::Method::DELETE, path, token).await
+    }
+
+    async fn with_bearer(&self, method: reqwest::Method, path: &str, token: &str) -> (u16, Value) {
         let resp = self
             .client
-            .delete(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(token)
             .send()
             .await
@@ -141,21 +138,7 @@ impl TestApp {
 
     /// Geocoding answers for `name`: `(name, country, lat, lon, population)`.
     pub async fn geocoding(&self, name: &str, places: &[(&str, &str, f64, f64, u64)]) {
-        let results: Vec<Value> = places
-            .iter()
-            .map(|(n, c, lat, lon, pop)| {
-                json!({ "id": 1, "name": n, "country_code": c, "latitude": lat, "longitude": lon,
-                        "population": pop, "admin1": "Region" })
-            })
-            .collect();
-        Mock::given(method("GET"))
-            .and(path("/v1/search"))
-            .and(query_param("name", name))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "results": results, "generationtime_ms": 0.5
-            })))
-            .mount(&self.weather)
-            .await;
+        mount_geocoding(&self.weather, name, places).await;
     }
 
     /// Geocoding knows nothing about `name` (Open-Meteo omits `results`).
