@@ -2,6 +2,9 @@
 //! a listener; listeners are cheap clones, each task awaits `stopped()` between
 //! units of work so it finishes what it started.
 
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -29,6 +32,29 @@ impl ShutdownListener {
     /// Resolves once shutdown was triggered (or the trigger was dropped).
     pub async fn stopped(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
+    }
+
+    /// Runs `step` every `interval` (the first at once) until shutdown. A
+    /// started step is not raced against shutdown: it finishes and commits,
+    /// then the loop sees the signal. A failed step is logged and the next one
+    /// runs on schedule; `what` names the work in those log lines.
+    pub async fn every<F, Fut>(mut self, interval: Duration, what: &'static str, mut step: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.stopped() => break,
+                _ = ticks.tick() => {}
+            }
+            if let Err(e) = step().await {
+                tracing::error!(error = format!("{e:#}"), "{what} failed");
+            }
+        }
+        tracing::info!("{what}: stopped");
     }
 }
 

@@ -130,21 +130,12 @@ impl Poller {
 
     /// Polls every `interval` until shutdown; a failed cycle is logged and the
     /// next one runs on schedule.
-    pub async fn run(self, interval: Duration, mut shutdown: ShutdownListener) {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.stopped() => break,
-                _ = ticks.tick() => {}
-            }
-            // The cycle itself is not raced against shutdown: a started cycle
-            // finishes and commits, then the loop sees the signal.
-            if let Err(e) = self.poll_once(Utc::now()).await {
-                tracing::error!(error = format!("{e:#}"), "poll cycle failed");
-            }
-        }
-        tracing::info!("poller stopped");
+    pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
+        shutdown
+            .every(interval, "poll cycle", || async {
+                self.poll_once(Utc::now()).await.map(drop)
+            })
+            .await;
     }
 
     /// Writes the text of every decided message, in the chat's language.

@@ -132,20 +132,12 @@ impl Evaluator {
 
     /// Evaluates every `interval` until shutdown; a failed evaluation is
     /// logged and the next one runs on schedule.
-    pub async fn run(self, interval: Duration, mut shutdown: ShutdownListener) {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.stopped() => break,
-                _ = ticks.tick() => {}
-            }
-            // Not raced against shutdown: a started evaluation commits first.
-            if let Err(e) = self.evaluate_once(Utc::now()).await {
-                tracing::error!(error = format!("{e:#}"), "SLA evaluation failed");
-            }
-        }
-        tracing::info!("SLA evaluator stopped");
+    pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
+        shutdown
+            .every(interval, "SLA evaluation", || async {
+                self.evaluate_once(Utc::now()).await.map(drop)
+            })
+            .await;
     }
 }
 
