@@ -289,7 +289,12 @@ async fn no_subscriptions_means_no_request() {
         .await
         .unwrap();
     assert_eq!(
-        (report.subscriptions, report.locations, report.messages, report.statements),
+        (
+            report.subscriptions,
+            report.locations,
+            report.messages,
+            report.statements
+        ),
         (0, 0, 0, 1)
     );
     assert!(rig.weather.received_requests().await.unwrap().is_empty());
