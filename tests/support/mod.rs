@@ -29,11 +29,9 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+/// A temp directory for the database, a wiremock weather upstream, and the
+/// configuration pointing at both (then `adjust`).
+async fn test_config(adjust: impl FnOnce(&mut Config)) -> (TempDir, MockServer, Config) {
     let dir = tempfile::tempdir().expect("temp dir");
     let weather = MockServer::start().await;
     let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
@@ -44,6 +42,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.weather_timeout = Duration::from_millis(1500);
     config.jwt_secret = Some(Secret::new(JWT_SECRET));
     adjust(&mut config);
+    (dir, weather, config)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (dir, weather, config) = test_config(adjust).await;
     let app = App::build(config).await.expect("app builds");
     let addr = app.local_addr();
     let store = app.store().clone();
@@ -184,16 +191,7 @@ pub struct RunningApp {
 impl AppHome {
     /// The configuration [`spawn_app_with`] uses, then `adjust`.
     pub async fn new(adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let weather = MockServer::start().await;
-        let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
-        let base = reqwest::Url::parse(&weather.uri()).unwrap();
-        config.open_meteo_api_url = base.clone();
-        config.open_meteo_geocoding_url = base.clone();
-        config.owm_api_url = base;
-        config.weather_timeout = Duration::from_millis(1500);
-        config.jwt_secret = Some(Secret::new(JWT_SECRET));
-        adjust(&mut config);
+        let (dir, weather, config) = test_config(adjust).await;
         Self {
             weather,
             config,
