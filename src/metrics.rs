@@ -68,28 +68,10 @@ fn float_gauge(name: &str, help: &str) -> Gauge {
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
-        let registered_users = IntCounter::with_opts(Opts::new(
-            "registered_users_total",
-            "Accounts created over REST or in chat",
-        ))
-        .expect("valid metric");
-        let logged_users =
-            IntCounter::with_opts(Opts::new("logged_users_total", "Successful logins"))
-                .expect("valid metric");
-        let city_requests = IntCounter::with_opts(Opts::new(
-            "users_city_request_total",
-            "Subscription requests for a city",
-        ))
-        .expect("valid metric");
         let api_response_time = HistogramVec::new(
             HistogramOpts::new("api_response_time_seconds", "Weather API response time")
                 .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["provider", "call"],
-        )
-        .expect("valid metric");
-        let weather_errors = IntCounterVec::new(
-            Opts::new("weather_api_errors_total", "Failed weather API calls"),
-            &["provider", "kind"],
         )
         .expect("valid metric");
         let http_request_duration = HistogramVec::new(
@@ -115,11 +97,21 @@ impl Metrics {
         .expect("valid metric");
         let metrics = Self {
             registry,
-            registered_users,
-            logged_users,
-            city_requests,
+            registered_users: counter(
+                "registered_users_total",
+                "Accounts created over REST or in chat",
+            ),
+            logged_users: counter("logged_users_total", "Successful logins"),
+            city_requests: counter(
+                "users_city_request_total",
+                "Subscription requests for a city",
+            ),
             api_response_time,
-            weather_errors,
+            weather_errors: counter_vec(
+                "weather_api_errors_total",
+                "Failed weather API calls",
+                &["provider", "kind"],
+            ),
             http_request_duration,
             weather_calls: counter_vec(
                 "weather_api_calls_total",

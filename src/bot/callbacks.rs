@@ -68,7 +68,7 @@ pub async fn handle(
                 rain,
                 snow: d == "snow:1",
             };
-            subscribe::on_snow(&r, place, limits, &dialogue, &ctx).await
+            subscribe::on_snow(&r, place, limits, &dialogue).await
         }
         ("confirm", State::SubscribeConfirm { place, limits }) => {
             subscribe::store(&r, &place, limits, &dialogue, &ctx).await

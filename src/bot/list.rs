@@ -18,14 +18,13 @@ pub async fn show(r: &Replier, ctx: &BotContext) -> HandlerResult {
         r.say(r.t().no_subscriptions).await?;
         return Ok(());
     }
-    let units = units_of(ctx, r.chat.0).await;
     let mut body = String::from(r.t().subscriptions_head);
     let mut buttons = Vec::new();
     for sub in &subs {
         body.push_str(&format!(
             "\n#{} {}",
             sub.id,
-            describe(sub, r.t(), r.lang, units)
+            describe(sub, r.t(), r.lang, r.units)
         ));
         buttons.push(vec![(
             format!("🗑 #{} {}", sub.id, sub.city),
@@ -56,13 +55,6 @@ pub async fn remove(r: &Replier, id: i64, ctx: &BotContext) -> HandlerResult {
         Err(e) => return Ok(r.internal(e).await?),
     };
     Ok(())
-}
-
-pub async fn units_of(ctx: &BotContext, chat: i64) -> Units {
-    match ctx.store.chat(chat).await {
-        Ok(Some(c)) => Units::from_code(&c.units),
-        _ => Units::default(),
-    }
 }
 
 /// "Rome, IT — min 5 °C · max 30 °C · rain".

@@ -1,11 +1,11 @@
-//! Small helpers shared by the handlers: the chat's language, replies with
+//! Small helpers shared by the handlers: the chat's language and units, replies with
 //! optional inline keyboards, and logging a failure once with a polite answer.
 
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, User};
 
 use super::BotContext;
-use crate::text::{BotTexts, Language, bot_texts};
+use crate::text::{BotTexts, Language, Units, bot_texts};
 
 /// Where and how to answer.
 #[derive(Clone)]
@@ -13,6 +13,7 @@ pub struct Replier {
     pub bot: Bot,
     pub chat: ChatId,
     pub lang: Language,
+    pub units: Units,
 }
 
 impl Replier {
@@ -60,11 +61,14 @@ pub fn keyboard(rows: Vec<Vec<(String, String)>>) -> InlineKeyboardMarkup {
     )
 }
 
-/// The chat's language: the stored one, else the user's Telegram language
-/// (remembered from then on).
-pub async fn chat_language(ctx: &BotContext, chat: ChatId, user: Option<&User>) -> Language {
+/// The chat's language and units, read once per update: the stored ones, else
+/// the user's Telegram language (remembered from then on) and °C.
+async fn chat_settings(ctx: &BotContext, chat: ChatId, user: Option<&User>) -> (Language, Units) {
     match ctx.store.chat(chat.0).await {
-        Ok(Some(stored)) => Language::from_code(&stored.language),
+        Ok(Some(stored)) => (
+            Language::from_code(&stored.language),
+            Units::from_code(&stored.units),
+        ),
         Ok(None) => {
             let lang = user
                 .and_then(|u| u.language_code.as_deref())
@@ -77,23 +81,25 @@ pub async fn chat_language(ctx: &BotContext, chat: ChatId, user: Option<&User>) 
                     "could not remember a chat"
                 );
             }
-            lang
+            (lang, Units::default())
         }
         Err(e) => {
             tracing::warn!(
                 chat_id = chat.0,
                 error = format!("{e:#}"),
-                "could not read a chat's language"
+                "could not read a chat's settings"
             );
-            Language::default()
+            Default::default()
         }
     }
 }
 
 pub async fn replier(ctx: &BotContext, bot: &Bot, chat: ChatId, user: Option<&User>) -> Replier {
+    let (lang, units) = chat_settings(ctx, chat, user).await;
     Replier {
         bot: bot.clone(),
         chat,
-        lang: chat_language(ctx, chat, user).await,
+        lang,
+        units,
     }
 }

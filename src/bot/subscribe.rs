@@ -7,7 +7,7 @@ use super::reply::Replier;
 use super::state::{Limits, PlaceChoice, State};
 use super::{BotContext, HandlerResult, MyDialogue};
 use crate::bot::args::{SubscribeArgs, parse_subscribe};
-use crate::bot::list::{limits_text, units_of};
+use crate::bot::list::limits_text;
 use crate::domain::{ChatId, CityName, Temperature, parse_flag};
 use crate::subscribe::{MAX_SUBSCRIPTIONS_PER_CHAT, SubscribeError, Watch, most_populous};
 use crate::text::fill;
@@ -210,13 +210,12 @@ pub async fn on_snow(
     place: PlaceChoice,
     limits: Limits,
     dialogue: &MyDialogue,
-    ctx: &BotContext,
 ) -> HandlerResult {
     if Watch::new(limits.min, limits.max, limits.rain, limits.snow).is_err() {
         r.say(r.t().nothing_to_watch).await?;
         return ask_min(r, place, dialogue).await;
     }
-    let units = units_of(ctx, r.chat.0).await;
+    let units = r.units;
     let summary = limits_text(
         limits.min,
         limits.max,
@@ -226,10 +225,7 @@ pub async fn on_snow(
         r.lang,
         units,
     );
-    let buttons = vec![vec![
-        (r.t().confirm.to_owned(), "confirm".to_owned()),
-        (r.t().cancel.to_owned(), "cancel".to_owned()),
-    ]];
+    let buttons = confirm_cancel(r);
     let prompt = fill(r.t().summary, &[&place.label(), &summary]);
     dialogue
         .update(State::SubscribeConfirm { place, limits })
@@ -265,7 +261,7 @@ pub async fn store(
     {
         Ok(sub) => {
             dialogue.exit().await?;
-            let units = units_of(ctx, r.chat.0).await;
+            let units = r.units;
             let summary = limits_text(
                 sub.t_min,
                 sub.t_max,
@@ -308,6 +304,13 @@ async fn failed(r: &Replier, err: SubscribeError, dialogue: &MyDialogue) -> Hand
         SubscribeError::Internal(e) => r.internal(e).await?,
     }
     Ok(())
+}
+
+fn confirm_cancel(r: &Replier) -> Vec<Vec<(String, String)>> {
+    vec![vec![
+        (r.t().confirm.to_owned(), "confirm".to_owned()),
+        (r.t().cancel.to_owned(), "cancel".to_owned()),
+    ]]
 }
 
 fn yes_no(r: &Replier, what: &str) -> Vec<Vec<(String, String)>> {
@@ -367,7 +370,6 @@ pub async fn on_text(
                         snow,
                     },
                     dialogue,
-                    ctx,
                 )
                 .await?
             }
@@ -399,11 +401,7 @@ pub async fn on_text(
             }
         }
         State::SubscribeConfirm { .. } => {
-            let buttons = vec![vec![
-                (r.t().confirm.to_owned(), "confirm".to_owned()),
-                (r.t().cancel.to_owned(), "cancel".to_owned()),
-            ]];
-            r.ask(r.t().answer_yes_no, buttons).await?;
+            r.ask(r.t().answer_yes_no, confirm_cancel(r)).await?;
         }
         State::Idle | State::RegisterUsername { .. } | State::RegisterPassword { .. } => {
             r.say(r.t().unknown).await?;

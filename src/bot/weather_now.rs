@@ -4,7 +4,6 @@
 use super::reply::Replier;
 use super::{BotContext, HandlerResult};
 use crate::alerts::{Breach, Rule};
-use crate::bot::list::units_of;
 use crate::domain::{ChatId, CityName};
 use crate::subscribe::{SubscribeError, most_populous};
 use crate::text::{self, fill};
@@ -44,7 +43,7 @@ pub async fn show(r: &Replier, city: &str, ctx: &BotContext) -> HandlerResult {
             return Ok(());
         }
     };
-    let units = units_of(ctx, r.chat.0).await;
+    let units = r.units;
     let description = obs
         .description
         .as_deref()
@@ -58,14 +57,23 @@ pub async fn show(r: &Replier, city: &str, ctx: &BotContext) -> HandlerResult {
             &description,
         ],
     );
-    let Ok(chat) = ChatId::new(r.chat.0) else {
-        return Ok(());
+    // The weather is worth answering even when the chat's subscriptions
+    // cannot be read: that part is left out (and logged).
+    let subs = match ChatId::new(r.chat.0) {
+        Ok(chat) => ctx
+            .store
+            .subscriptions_of_chat(chat)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(
+                    chat_id = r.chat.0,
+                    error = format!("{e:#}"),
+                    "could not read subscriptions for /weather"
+                );
+                Vec::new()
+            }),
+        Err(_) => Vec::new(),
     };
-    let subs = ctx
-        .store
-        .subscriptions_of_chat(chat)
-        .await
-        .unwrap_or_default();
     for sub in subs.iter().filter(|s| {
         (s.latitude - place.coordinates.latitude).abs() < SAME_PLACE_DEG
             && (s.longitude - place.coordinates.longitude).abs() < SAME_PLACE_DEG

@@ -26,32 +26,46 @@ impl Store {
     }
 
     pub async fn set_chat_language(&self, chat_id: i64, language: Language) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO chats (chat_id, language, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET language = ?2, updated_at = ?3",
-        )
-        .bind(chat_id)
-        .bind(language.code())
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("setting a chat's language")?;
-        Ok(())
+        self.set_chat_preference(chat_id, Preference::Language, language.code())
+            .await
     }
 
     pub async fn set_chat_units(&self, chat_id: i64, units: Units) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO chats (chat_id, units, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET units = ?2, updated_at = ?3",
-        )
-        .bind(chat_id)
-        .bind(units.code())
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("setting a chat's units")?;
+        self.set_chat_preference(chat_id, Preference::Units, units.code())
+            .await
+    }
+
+    /// Upserts one preference column; the column names are fixed here, never
+    /// taken from input.
+    async fn set_chat_preference(
+        &self,
+        chat_id: i64,
+        which: Preference,
+        code: &str,
+    ) -> anyhow::Result<()> {
+        let column = match which {
+            Preference::Language => "language",
+            Preference::Units => "units",
+        };
+        let sql = format!(
+            "INSERT INTO chats (chat_id, {column}, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (chat_id) DO UPDATE SET {column} = ?2, updated_at = ?3"
+        );
+        sqlx::query(&sql)
+            .bind(chat_id)
+            .bind(code)
+            .bind(now_unix())
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("setting a chat's {column}"))?;
         Ok(())
     }
+}
+
+#[derive(Clone, Copy)]
+enum Preference {
+    Language,
+    Units,
 }
 
 #[cfg(test)]

@@ -38,9 +38,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// A token shaped like a real one (`<id>:<secret>`), so redaction is tested
-/// against the real shape.
-pub const TOKEN: &str = "123456789:AAE-fake-telegram-SECRET-token-xyz";
+/// Token-shaped (`<id>:<secret>`), so redaction is tested on the real shape,
+/// and plainly not a real token.
+pub const TOKEN: &str = "42:test-only-not-a-real-token";
 pub const BOT_ID: i64 = 123_456_789;
 pub const BOT_USERNAME: &str = "meteobot_test_bot";
 
