@@ -42,6 +42,28 @@ impl WeatherProvider for InProcess {
         };
         vec![Ok(obs); points.len()]
     }
+
+    fn free_quota(&self) -> meteobot::weather::Quota {
+        meteobot::weather::Quota {
+            per_minute: f64::MAX,
+            per_hour: f64::MAX,
+            per_day: f64::MAX,
+        }
+    }
+
+    fn forecast_weight(&self, points: usize) -> f64 {
+        points as f64
+    }
+
+    async fn forecast(
+        &self,
+        points: &[Coordinates],
+    ) -> Vec<Result<meteobot::weather::Series, WeatherError>> {
+        points
+            .iter()
+            .map(|_| Err(WeatherError::Malformed("not yet".into())))
+            .collect()
+    }
 }
 
 fn arg(name: &str, default: usize) -> usize {
@@ -74,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             band,
             rain: i % 2 == 0,
             snow: false,
+            ahead: None,
         };
         store
             .insert_subscription(new, 20)

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{ChatId, CityName, ParseError, Temperature, TemperatureBand, parse_flag};
+use crate::domain::{
+    ChatId, CityName, LeadTime, ParseError, Temperature, TemperatureBand, parse_flag,
+};
 use crate::store::{NewSubscription, Store, Subscription};
 use crate::weather::{Place, WeatherError, WeatherProvider};
 
@@ -17,6 +19,8 @@ pub struct Watch {
     pub band: TemperatureBand,
     pub rain: bool,
     pub snow: bool,
+    /// Heads-up lead time; `None`: off (the default).
+    pub ahead: Option<LeadTime>,
 }
 
 impl Watch {
@@ -37,7 +41,12 @@ impl Watch {
                 "nothing to watch: set a minimum or maximum temperature, rain or snow",
             ));
         }
-        Ok(Self { band, rain, snow })
+        Ok(Self {
+            band,
+            rain,
+            snow,
+            ahead: None,
+        })
     }
 }
 
@@ -57,7 +66,12 @@ impl Watch {
                 "nothing to watch: set a minimum or maximum temperature, rain or snow",
             ));
         }
-        Ok(Self { band, rain, snow })
+        Ok(Self {
+            band,
+            rain,
+            snow,
+            ahead: None,
+        })
     }
 }
 
@@ -141,6 +155,7 @@ impl Subscriber {
             band: watch.band,
             rain: watch.rain,
             snow: watch.snow,
+            ahead: watch.ahead,
         };
         let sub = self
             .store

@@ -210,6 +210,7 @@ async fn an_unreachable_chat_is_stopped_and_its_subscriptions_paused() {
             band: TemperatureBand::new(None, Some(Temperature::new(30.0).unwrap())).unwrap(),
             rain: true,
             snow: false,
+            ahead: None,
         };
         s.store.insert_subscription(sub, 10).await.unwrap().unwrap();
         s.enqueue(2001, "x1").await;

@@ -72,6 +72,7 @@ impl Rig {
             .unwrap(),
             rain: false,
             snow: false,
+            ahead: None,
         };
         self.store
             .insert_subscription(new, 20)

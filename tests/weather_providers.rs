@@ -606,7 +606,8 @@ async fn owm_429_is_rate_limited_with_retry_after() {
     assert_eq!(
         err,
         WeatherError::RateLimited {
-            retry_after: Some(Duration::from_secs(60))
+            retry_after: Some(Duration::from_secs(60)),
+            window: None
         }
     );
 }

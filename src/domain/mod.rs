@@ -6,12 +6,14 @@ mod account;
 mod band;
 mod city;
 mod flag;
+mod lead;
 mod temperature;
 
 pub use account::{ChatId, Password, Username};
 pub use band::TemperatureBand;
 pub use city::CityName;
 pub use flag::parse_flag;
+pub use lead::LeadTime;
 pub use temperature::Temperature;
 
 /// A rejected value, with a sentence saying what to fix.

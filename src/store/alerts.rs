@@ -190,6 +190,7 @@ mod tests {
             band: TemperatureBand::new(None, Some(Temperature::new(30.0).unwrap())).unwrap(),
             rain: false,
             snow: false,
+            ahead: None,
         };
         store
             .insert_subscription(new, 20)

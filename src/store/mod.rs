@@ -5,6 +5,7 @@
 mod alerts;
 mod chats;
 mod dialogues;
+mod forecasts;
 mod notifier_queries;
 mod outbox;
 mod settings;
@@ -24,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use alerts::{MessageContext, StateChange, Watched};
 pub use chats::Chat;
+pub use forecasts::{SeriesRow, Spent};
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
 pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert};
 pub use subscriptions::{NewSubscription, Subscription};

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::{Store, now_unix};
-use crate::domain::{ChatId, TemperatureBand};
+use crate::domain::{ChatId, LeadTime, TemperatureBand};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Subscription {
@@ -19,6 +19,8 @@ pub struct Subscription {
     pub snow: bool,
     pub active: bool,
     pub created_at: i64,
+    /// Heads-up lead time in seconds; `None`: off.
+    pub ahead_s: Option<i64>,
 }
 
 pub struct NewSubscription<'a> {
@@ -30,10 +32,11 @@ pub struct NewSubscription<'a> {
     pub band: TemperatureBand,
     pub rain: bool,
     pub snow: bool,
+    pub ahead: Option<LeadTime>,
 }
 
-const COLUMNS: &str =
-    "id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, active, created_at";
+const COLUMNS: &str = "id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, \
+                       active, created_at, ahead_s";
 
 impl Store {
     /// Inserts unless the chat already has `limit` subscriptions: the count and
@@ -46,8 +49,9 @@ impl Store {
     ) -> anyhow::Result<Option<Subscription>> {
         let sql = format!(
             "INSERT INTO subscriptions
-                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at,
+                  ahead_s)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12
              WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?1) < ?11
              RETURNING {COLUMNS}"
         );
@@ -63,6 +67,7 @@ impl Store {
             .bind(new.snow)
             .bind(now_unix())
             .bind(i64::from(limit))
+            .bind(new.ahead.map(LeadTime::as_secs))
             .fetch_optional(&self.pool)
             .await
             .context("inserting a subscription")
@@ -93,6 +98,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets (or with `None` turns off) the heads-up lead time of one of the
+    /// chat's own subscriptions; `false` when the chat has no such id.
+    pub async fn set_ahead(
+        &self,
+        chat_id: ChatId,
+        id: i64,
+        ahead: Option<LeadTime>,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE subscriptions SET ahead_s = ? WHERE id = ? AND chat_id = ?")
+            .bind(ahead.map(LeadTime::as_secs))
+            .bind(id)
+            .bind(chat_id.get())
+            .execute(&self.pool)
+            .await
+            .context("setting a heads-up lead time")?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +138,7 @@ mod tests {
             .unwrap(),
             rain: true,
             snow: false,
+            ahead: None,
         }
     }
 
@@ -135,6 +161,11 @@ mod tests {
             vec![sub.clone()]
         );
         assert!(store.subscriptions_of_chat(chat8).await.unwrap().is_empty());
+        let three_hours = LeadTime::parse_optional("3h").unwrap();
+        assert!(!store.set_ahead(chat8, sub.id, three_hours).await.unwrap());
+        assert!(store.set_ahead(chat7, sub.id, three_hours).await.unwrap());
+        let listed = store.subscriptions_of_chat(chat7).await.unwrap();
+        assert_eq!(listed[0].ahead_s, Some(3 * 3600));
         assert!(!store.delete_subscription(chat8, sub.id).await.unwrap());
         assert!(store.delete_subscription(chat7, sub.id).await.unwrap());
         assert!(!store.delete_subscription(chat7, sub.id).await.unwrap());

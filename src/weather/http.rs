@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use super::WeatherError;
+use super::{QuotaWindow, WeatherError};
 use crate::secret::redact_url;
 
 /// Past this a host is not coming; the rest of the budget is for slow answers.
@@ -86,11 +86,29 @@ pub(crate) fn status_error(
     match status {
         404 => WeatherError::NotFound,
         401 | 403 => WeatherError::Unauthorized,
-        429 => WeatherError::RateLimited { retry_after },
+        429 => WeatherError::RateLimited {
+            retry_after,
+            window: body_message(body, message_field).and_then(|m| quota_window(&m)),
+        },
         _ => WeatherError::UpstreamStatus {
             status,
             message: body_message(body, message_field).unwrap_or_else(|| status_text(status)),
         },
+    }
+}
+
+/// Which quota a rate-limit message names. Open-Meteo says "Minutely API
+/// request limit exceeded…", "Hourly …" or "Daily …".
+fn quota_window(message: &str) -> Option<QuotaWindow> {
+    let message = message.to_ascii_lowercase();
+    if message.contains("minutely") || message.contains("per minute") {
+        Some(QuotaWindow::Minute)
+    } else if message.contains("hourly") || message.contains("per hour") {
+        Some(QuotaWindow::Hour)
+    } else if message.contains("daily") || message.contains("per day") {
+        Some(QuotaWindow::Day)
+    } else {
+        None
     }
 }
 
@@ -191,8 +209,27 @@ mod tests {
         let wait = Some(Duration::from_secs(30));
         assert_eq!(
             status_error(429, wait, "", "message"),
-            WeatherError::RateLimited { retry_after: wait }
+            WeatherError::RateLimited {
+                retry_after: wait,
+                window: None
+            }
         );
+        let daily = r#"{"error":true,"reason":"Daily API request limit exceeded. Please try again tomorrow."}"#;
+        let hourly = r#"{"error":true,"reason":"Hourly API request limit exceeded. Please try again in the next hour."}"#;
+        let minutely = r#"{"error":true,"reason":"Minutely API request limit exceeded. Please try again in one minute."}"#;
+        for (body, window) in [
+            (daily, QuotaWindow::Day),
+            (hourly, QuotaWindow::Hour),
+            (minutely, QuotaWindow::Minute),
+        ] {
+            assert_eq!(
+                status_error(429, None, body, "reason"),
+                WeatherError::RateLimited {
+                    retry_after: None,
+                    window: Some(window)
+                }
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{Coordinates, Observation, Place, WeatherError, WeatherProvider};
+use super::{Coordinates, Observation, Place, Quota, Series, WeatherError, WeatherProvider};
 use crate::metrics::Metrics;
 
 pub struct Instrumented {
@@ -17,7 +17,7 @@ pub struct Instrumented {
 impl Instrumented {
     pub fn new(inner: Arc<dyn WeatherProvider>, metrics: Metrics) -> Self {
         // Touch the series so /metrics shows them (at 0) before the first call.
-        for call in ["geocode", "current"] {
+        for call in ["geocode", "current", "forecast"] {
             metrics
                 .api_response_time
                 .with_label_values(&[inner.name(), call]);
@@ -83,6 +83,39 @@ impl WeatherProvider for Instrumented {
         self.metrics
             .api_response_time
             .with_label_values(&[self.inner.name(), "current"])
+            .observe(started.elapsed().as_secs_f64());
+        for err in results.iter().filter_map(|r| r.as_ref().err()) {
+            self.count_error(err);
+        }
+        results
+    }
+
+    fn free_quota(&self) -> Quota {
+        self.inner.free_quota()
+    }
+
+    fn forecast_weight(&self, points: usize) -> f64 {
+        self.inner.forecast_weight(points)
+    }
+
+    fn forecast_batch(&self) -> usize {
+        self.inner.forecast_batch()
+    }
+
+    async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
+        if points.is_empty() {
+            return Vec::new();
+        }
+        let requests = points.len().div_ceil(self.inner.forecast_batch().max(1));
+        self.metrics
+            .weather_calls
+            .with_label_values(&[self.inner.name()])
+            .inc_by(requests as u64);
+        let started = Instant::now();
+        let results = self.inner.forecast(points).await;
+        self.metrics
+            .api_response_time
+            .with_label_values(&[self.inner.name(), "forecast"])
             .observe(started.elapsed().as_secs_f64());
         for err in results.iter().filter_map(|r| r.as_ref().err()) {
             self.count_error(err);

@@ -1,13 +1,18 @@
-//! Weather providers: geocoding (city name → places) and current observations
-//! for many points at once. One trait, two HTTP implementations (Open-Meteo,
-//! OpenWeatherMap), every base URL from configuration so tests use a fake.
+//! Weather providers: geocoding (city name → places), current observations
+//! and forecast series for many points at once. One trait, two HTTP
+//! implementations (Open-Meteo, OpenWeatherMap), every base URL from
+//! configuration so tests use a fake. Beside them: the grid that lets nearby
+//! points share a series, and the call budget that keeps us in the free plan.
 
+pub mod budget;
 mod conditions;
+pub mod grid;
 mod http;
 mod instrumented;
 mod open_meteo;
 mod owm;
 mod pacer;
+pub mod series;
 
 use std::time::Duration;
 
@@ -19,6 +24,7 @@ pub use http::http_client;
 pub use instrumented::{Instrumented, error_kind};
 pub use open_meteo::OpenMeteo;
 pub use owm::{DEFAULT_CALLS_PER_MINUTE, OpenWeatherMap};
+pub use series::{Sample, Series, SeriesError, Step};
 
 /// A point on Earth, in decimal degrees (WGS84).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,7 +67,12 @@ pub enum WeatherError {
     #[error("the weather provider refused our credentials")]
     Unauthorized,
     #[error("the weather provider is rate limiting us")]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        retry_after: Option<Duration>,
+        /// Which of the provider's quotas ran out, when its answer says so
+        /// (Open-Meteo: "Minutely / Hourly / Daily API request limit exceeded").
+        window: Option<QuotaWindow>,
+    },
     #[error("the weather provider answered HTTP {status}: {message}")]
     UpstreamStatus { status: u16, message: String },
     #[error("the weather provider answered something unreadable: {0}")]
@@ -82,6 +93,22 @@ impl WeatherError {
     }
 }
 
+/// A provider quota's period; limits reset at the start of the next UTC one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaWindow {
+    Minute,
+    Hour,
+    Day,
+}
+
+/// A provider's call limits, in its own weighted calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    pub per_minute: f64,
+    pub per_hour: f64,
+    pub per_day: f64,
+}
+
 #[async_trait]
 pub trait WeatherProvider: Send + Sync {
     /// Provider label for logs and metrics ("open-meteo", "openweathermap").
@@ -100,4 +127,24 @@ pub trait WeatherProvider: Send + Sync {
     /// Current weather for every point, in the same order as `points`; one
     /// failure costs only the points it concerns.
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>>;
+
+    /// The free plan's limits, in the provider's own weighted calls.
+    fn free_quota(&self) -> Quota;
+
+    /// What one forecast refresh of `points` places costs against the quota,
+    /// counted the way the provider counts (Open-Meteo: every location of a
+    /// batched request is one call, more if it asks for more than 10
+    /// variables or 14 days; OpenWeatherMap: the forecast and the current
+    /// weather, two calls per place).
+    fn forecast_weight(&self, points: usize) -> f64;
+
+    /// How many places one forecast HTTP request may carry.
+    fn forecast_batch(&self) -> usize {
+        1
+    }
+
+    /// A forecast series for every point, in the same order as `points`
+    /// (validated: see [`Series::validated`]); one failure costs only the
+    /// points it concerns.
+    async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>>;
 }

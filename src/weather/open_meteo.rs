@@ -9,7 +9,14 @@ use serde_json::Value;
 
 use super::conditions::{wmo_description, wmo_is_raining, wmo_is_snowing};
 use super::http::{endpoint, get_body, malformed, parse_json};
-use super::{Coordinates, Observation, Place, WeatherError, WeatherProvider};
+use super::{Coordinates, Observation, Place, Quota, Series, WeatherError, WeatherProvider};
+
+/// The free plan: 600 calls a minute, 5,000 an hour, 10,000 a day.
+pub const FREE_QUOTA: Quota = Quota {
+    per_minute: 600.0,
+    per_hour: 5_000.0,
+    per_day: 10_000.0,
+};
 
 /// Open-Meteo accepts long coordinate lists, but the URL grows with them and
 /// the free tier bills every location anyway; 100 keeps URLs around 2 KB.
@@ -111,6 +118,26 @@ impl WeatherProvider for OpenMeteo {
             .into_iter()
             .map(Place::from)
             .collect())
+    }
+
+    fn free_quota(&self) -> Quota {
+        FREE_QUOTA
+    }
+
+    fn forecast_weight(&self, points: usize) -> f64 {
+        points as f64
+    }
+
+    fn forecast_batch(&self) -> usize {
+        MAX_POINTS_PER_REQUEST
+    }
+
+    async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
+        // TODO(helper): minutely_15 + hourly series.
+        points
+            .iter()
+            .map(|_| Err(malformed(&"forecast not implemented yet")))
+            .collect()
     }
 
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {

@@ -18,7 +18,14 @@ use super::pacer::Pacer;
 
 use super::conditions::{owm_is_raining, owm_is_snowing};
 use super::http::{endpoint, get_body, malformed, parse_json, status_error};
-use super::{Coordinates, Observation, Place, WeatherError, WeatherProvider};
+use super::{Coordinates, Observation, Place, Quota, Series, WeatherError, WeatherProvider};
+
+/// The free plan: 60 calls a minute and 1,000,000 a month (about 32,000 a day).
+pub const FREE_QUOTA: Quota = Quota {
+    per_minute: 60.0,
+    per_hour: 60.0 * 60.0,
+    per_day: 32_000.0,
+};
 use crate::secret::Secret;
 
 /// Enough to poll a few hundred places in seconds, few enough not to trip the
@@ -137,6 +144,22 @@ impl WeatherProvider for OpenWeatherMap {
             .await
             .map_err(|err| self.hide_key(err))?;
         Ok(matches.into_iter().map(Place::from).collect())
+    }
+
+    fn free_quota(&self) -> Quota {
+        FREE_QUOTA
+    }
+
+    fn forecast_weight(&self, points: usize) -> f64 {
+        2.0 * points as f64
+    }
+
+    async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
+        // TODO(helper): /data/2.5/forecast + /data/2.5/weather series.
+        points
+            .iter()
+            .map(|_| Err(malformed(&"forecast not implemented yet")))
+            .collect()
     }
 
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
