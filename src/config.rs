@@ -61,6 +61,23 @@ pub struct Args {
     /// How often live weather is checked (humantime: `1s`, `5m`).
     #[arg(long, env = "POLL_INTERVAL", default_value = "10m")]
     pub poll_interval: String,
+    /// How often each place's forecast series is refreshed (stretched when
+    /// the daily budget cannot afford it).
+    #[arg(long, env = "WEATHER_REFRESH", default_value = "1h")]
+    pub weather_refresh: String,
+    /// Grid step in degrees: points in one cell share a forecast.
+    #[arg(long, env = "WEATHER_GRID", default_value = "0.05")]
+    pub weather_grid: String,
+    /// Weighted weather calls a UTC day may spend (default: the provider's
+    /// free plan, 10000 for Open-Meteo, 32000 for OpenWeatherMap).
+    #[arg(long, env = "WEATHER_DAILY_BUDGET")]
+    pub weather_daily_budget: Option<String>,
+    /// Older than this, a forecast series decides no alert and no all-clear.
+    #[arg(long, env = "WEATHER_MAX_AGE", default_value = "3h")]
+    pub weather_max_age: String,
+    /// Precipitation probability (%) from which forecast rain or snow earns a heads-up.
+    #[arg(long, env = "HEADS_UP_PROBABILITY", default_value = "50")]
+    pub heads_up_probability: String,
     /// Re-alert while a violation persists.
     #[arg(long, env = "REMIND_INTERVAL", default_value = "6h")]
     pub remind_interval: String,
@@ -116,6 +133,12 @@ pub struct Config {
     pub open_meteo_geocoding_url: Url,
     pub weather_timeout: Duration,
     pub poll_interval: Duration,
+    pub weather_refresh: Duration,
+    pub weather_grid: f64,
+    pub weather_daily_budget: Option<f64>,
+    pub weather_max_age: Duration,
+    /// Percent, 1–100.
+    pub heads_up_probability: u8,
     pub remind_interval: Duration,
     pub admin_addr: SocketAddr,
     pub admin_token: Option<Secret>,
@@ -192,6 +215,15 @@ impl Config {
             )?,
             weather_timeout: parse_duration("WEATHER_TIMEOUT", &args.weather_timeout)?,
             poll_interval: parse_duration("POLL_INTERVAL", &args.poll_interval)?,
+            weather_refresh: parse_duration("WEATHER_REFRESH", &args.weather_refresh)?,
+            weather_grid: parse_grid(&args.weather_grid)?,
+            weather_daily_budget: args
+                .weather_daily_budget
+                .as_deref()
+                .map(parse_budget)
+                .transpose()?,
+            weather_max_age: parse_duration("WEATHER_MAX_AGE", &args.weather_max_age)?,
+            heads_up_probability: parse_probability(&args.heads_up_probability)?,
             remind_interval: parse_duration("REMIND_INTERVAL", &args.remind_interval)?,
             admin_addr,
             admin_token,
@@ -222,6 +254,11 @@ impl Config {
             open_meteo_geocoding_url: url(DEFAULT_OPEN_METEO_GEOCODING_URL),
             weather_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(600),
+            weather_refresh: Duration::from_secs(3600),
+            weather_grid: crate::weather::grid::DEFAULT_GRID_DEGREES,
+            weather_daily_budget: None,
+            weather_max_age: Duration::from_secs(3 * 3600),
+            heads_up_probability: 50,
             remind_interval: Duration::from_secs(6 * 3600),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_token: None,
@@ -283,6 +320,37 @@ pub fn parse_duration(variable: &'static str, raw: &str) -> Result<Duration, Con
         return Err(bad(variable, "must be longer than zero"));
     }
     Ok(value)
+}
+
+fn parse_grid(raw: &str) -> Result<f64, ConfigError> {
+    use crate::weather::grid::{MAX_GRID_DEGREES, MIN_GRID_DEGREES};
+    match raw.trim().parse::<f64>() {
+        Ok(step) if (MIN_GRID_DEGREES..=MAX_GRID_DEGREES).contains(&step) => Ok(step),
+        _ => Err(bad(
+            "WEATHER_GRID",
+            format!("'{raw}' is not a grid step in degrees between {MIN_GRID_DEGREES} and {MAX_GRID_DEGREES} (e.g. 0.05)"),
+        )),
+    }
+}
+
+fn parse_budget(raw: &str) -> Result<f64, ConfigError> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n as f64),
+        _ => Err(bad(
+            "WEATHER_DAILY_BUDGET",
+            format!("'{raw}' is not a positive whole number of calls per day"),
+        )),
+    }
+}
+
+fn parse_probability(raw: &str) -> Result<u8, ConfigError> {
+    match raw.trim().trim_end_matches('%').trim().parse::<u8>() {
+        Ok(p) if (1..=100).contains(&p) => Ok(p),
+        _ => Err(bad(
+            "HEADS_UP_PROBABILITY",
+            format!("'{raw}' is not a percentage between 1 and 100"),
+        )),
+    }
 }
 
 fn parse_rate(variable: &'static str, raw: &str) -> Result<u32, ConfigError> {
@@ -404,6 +472,41 @@ mod tests {
         assert_eq!(e.variable, "SLA_RETENTION");
         let e = config(&["--metrics-job", " "]).unwrap_err();
         assert_eq!(e.variable, "METRICS_JOB");
+    }
+
+    #[test]
+    fn forecast_settings_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.weather_refresh, Duration::from_secs(3600));
+        assert_eq!(c.weather_grid, 0.05);
+        assert_eq!(c.weather_daily_budget, None);
+        assert_eq!(c.weather_max_age, Duration::from_secs(3 * 3600));
+        assert_eq!(c.heads_up_probability, 50);
+        let c = config(&[
+            "--weather-daily-budget",
+            "5000",
+            "--weather-grid",
+            "0.1",
+            "--heads-up-probability",
+            "70%",
+        ])
+        .unwrap();
+        assert_eq!(c.weather_daily_budget, Some(5000.0));
+        assert_eq!(c.weather_grid, 0.1);
+        assert_eq!(c.heads_up_probability, 70);
+        for (flag, value, variable) in [
+            ("--weather-refresh", "hourly", "WEATHER_REFRESH"),
+            ("--weather-grid", "0", "WEATHER_GRID"),
+            ("--weather-grid", "5", "WEATHER_GRID"),
+            ("--weather-grid", "NaN", "WEATHER_GRID"),
+            ("--weather-daily-budget", "0", "WEATHER_DAILY_BUDGET"),
+            ("--weather-daily-budget", "-5", "WEATHER_DAILY_BUDGET"),
+            ("--weather-max-age", "0s", "WEATHER_MAX_AGE"),
+            ("--heads-up-probability", "0", "HEADS_UP_PROBABILITY"),
+            ("--heads-up-probability", "101", "HEADS_UP_PROBABILITY"),
+        ] {
+            assert_eq!(config(&[flag, value]).unwrap_err().variable, variable, "{flag} {value}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod bot;
 pub mod config;
 pub mod domain;
+pub mod forecasts;
 pub mod metrics;
 pub mod notifier;
 pub mod secret;

@@ -3,7 +3,7 @@
 //! reference system where it had one.
 
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Counter, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     Opts, Registry, TextEncoder,
 };
 
@@ -23,6 +23,16 @@ pub struct Metrics {
     /// chunk of ≤ 100 locations with Open-Meteo).
     pub weather_calls: IntCounterVec,
     pub poll_cycle_duration: Histogram,
+    /// Forecast calls as the provider's quota counts them (weighted).
+    pub weather_weighted_calls: Counter,
+    /// What the daily call budget still allows today (UTC).
+    pub weather_budget_left: Gauge,
+    /// The refresh interval the budget allows every cell.
+    pub weather_refresh_interval: Gauge,
+    /// Age of the oldest series in use.
+    pub weather_oldest_series_age: Gauge,
+    /// Rate-limit episodes of the weather provider.
+    pub weather_rate_limited: IntCounter,
     /// Distinct locations fetched in the last poll cycle.
     pub poll_locations: IntGauge,
     /// Alert-state transitions that produced a message, by kind.
@@ -119,9 +129,30 @@ impl Metrics {
                 &["provider"],
             ),
             poll_cycle_duration,
+            weather_weighted_calls: Counter::with_opts(Opts::new(
+                "weather_api_weighted_calls_total",
+                "Forecast calls as the provider's quota counts them",
+            ))
+            .expect("valid metric"),
+            weather_budget_left: float_gauge(
+                "weather_budget_left_today",
+                "Weighted weather calls the daily budget still allows today (UTC)",
+            ),
+            weather_refresh_interval: float_gauge(
+                "weather_refresh_interval_seconds",
+                "Refresh interval of every forecast series under the budget",
+            ),
+            weather_oldest_series_age: float_gauge(
+                "weather_oldest_series_age_seconds",
+                "Age of the oldest forecast series in use",
+            ),
+            weather_rate_limited: counter(
+                "weather_rate_limited_total",
+                "Rate-limit episodes of the weather provider",
+            ),
             poll_locations: gauge(
                 "poll_locations",
-                "Distinct locations fetched in the last poll",
+                "Distinct forecast cells the last poll judged",
             ),
             alerts_decided: counter_vec(
                 "alerts_decided_total",
@@ -175,6 +206,11 @@ impl Metrics {
             Box::new(self.http_request_duration.clone()),
             Box::new(self.weather_calls.clone()),
             Box::new(self.poll_cycle_duration.clone()),
+            Box::new(self.weather_weighted_calls.clone()),
+            Box::new(self.weather_budget_left.clone()),
+            Box::new(self.weather_refresh_interval.clone()),
+            Box::new(self.weather_oldest_series_age.clone()),
+            Box::new(self.weather_rate_limited.clone()),
             Box::new(self.poll_locations.clone()),
             Box::new(self.alerts_decided.clone()),
             Box::new(self.outbox_depth.clone()),

@@ -16,6 +16,7 @@ use crate::admin::{self, AppState};
 use crate::alerts::Poller;
 use crate::bot::{self, BotContext};
 use crate::config::{Config, ProviderKind};
+use crate::forecasts::{ForecastSettings, Forecasts};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::shutdown;
@@ -58,11 +59,18 @@ impl App {
         let secret = accounts::jwt_secret(config.jwt_secret.as_ref(), &store).await?;
         let accounts = Accounts::new(store.clone(), &secret, config.token_ttl, metrics.clone());
         let subscriber = Subscriber::new(store.clone(), Arc::clone(&provider));
+        let forecasts = Forecasts::new(
+            store.clone(),
+            Arc::clone(&provider),
+            metrics.clone(),
+            forecast_settings(&config),
+        );
         let bot_context = BotContext {
             store: store.clone(),
             accounts: accounts.clone(),
             subscriber: subscriber.clone(),
             provider: Arc::clone(&provider),
+            forecasts: forecasts.clone(),
             admin_chats: Arc::new(config.admin_chat_ids.clone()),
             sla: sla.clone(),
         };
@@ -180,6 +188,15 @@ fn build_workers(
         bot,
         bot_context,
     }))
+}
+
+pub fn forecast_settings(config: &Config) -> ForecastSettings {
+    ForecastSettings {
+        grid: config.weather_grid,
+        refresh: config.weather_refresh,
+        max_age: config.weather_max_age,
+        daily_budget: config.weather_daily_budget,
+    }
 }
 
 fn build_provider(config: &Config, metrics: &Metrics) -> anyhow::Result<Arc<dyn WeatherProvider>> {

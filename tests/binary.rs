@@ -37,6 +37,11 @@ fn meteobot() -> Command {
         "OWM_CALLS_PER_MINUTE",
         "METRICS_JOB",
         "SLA_RETENTION",
+        "WEATHER_REFRESH",
+        "WEATHER_GRID",
+        "WEATHER_DAILY_BUDGET",
+        "WEATHER_MAX_AGE",
+        "HEADS_UP_PROBABILITY",
     ];
     for var in DOCUMENTED.iter().chain(&extra) {
         cmd.env_remove(var);

@@ -51,6 +51,9 @@ pub struct BotContext {
     pub accounts: Accounts,
     pub subscriber: Subscriber,
     pub provider: Arc<dyn WeatherProvider>,
+    /// Stored forecast series (`/weather`, `/forecast`): no upstream call
+    /// while a place's series is fresh.
+    pub forecasts: crate::forecasts::Forecasts,
     pub admin_chats: Arc<Vec<i64>>,
     pub sla: crate::sla::SlaService,
 }

@@ -62,6 +62,46 @@ pub(crate) fn wmo_description(code: u16) -> Option<&'static str> {
     Some(text)
 }
 
+/// The WMO code (Open-Meteo's subset) closest to an OpenWeatherMap condition
+/// id (`weather[].id`), so forecast steps of both providers carry the same
+/// kind of code. Rain and snow agree with the group rules above: every 2xx,
+/// 3xx and 5xx id maps to a raining code, every 6xx id to a snowing one
+/// (sleet and "rain and snow" included, as OpenWeatherMap files them under
+/// "Snow"). `None` for ids OpenWeatherMap does not document.
+pub(crate) fn owm_id_to_wmo(id: u16) -> Option<u8> {
+    let code = match id {
+        // Thunderstorm, with or without rain; WMO 96/99 need hail.
+        200..=232 => 95,
+        // Drizzle by intensity.
+        300 | 310 => 51,
+        301 | 311 | 313 | 321 => 53,
+        302 | 312 | 314 => 55,
+        // Rain by intensity, freezing rain, showers.
+        500 => 61,
+        501 => 63,
+        502..=504 => 65,
+        511 => 66,
+        520 => 80,
+        521 | 531 => 81,
+        522 => 82,
+        // Snow by intensity; sleet as snow grains; rain and snow as snow.
+        600 | 615 => 71,
+        601 | 616 => 73,
+        602 => 75,
+        611..=613 => 77,
+        620 | 621 => 85,
+        622 => 86,
+        // Mist, smoke, haze, dust, fog, sand, ash, squalls, tornado.
+        701..=781 => 45,
+        800 => 0,
+        801 => 1,
+        802 => 2,
+        803 | 804 => 3,
+        _ => return None,
+    };
+    Some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +154,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn owm_ids_map_onto_wmo_codes() {
+        let cases = [
+            (200, 95),
+            (232, 95),
+            (300, 51),
+            (301, 53),
+            (302, 55),
+            (500, 61),
+            (501, 63),
+            (502, 65),
+            (504, 65),
+            (511, 66),
+            (520, 80),
+            (522, 82),
+            (600, 71),
+            (601, 73),
+            (602, 75),
+            (611, 77),
+            (622, 86),
+            (701, 45),
+            (741, 45),
+            (781, 45),
+            (800, 0),
+            (801, 1),
+            (802, 2),
+            (803, 3),
+            (804, 3),
+        ];
+        for (id, wmo) in cases {
+            assert_eq!(owm_id_to_wmo(id), Some(wmo), "{id}");
+        }
+        for id in [0, 199, 233, 400, 599, 623, 700, 799, 805, 900] {
+            assert_eq!(owm_id_to_wmo(id), None, "{id}");
+        }
+    }
+
     proptest! {
         #[test]
         fn no_wmo_code_is_both_rain_and_snow(code in any::<u16>()) {
@@ -123,6 +200,23 @@ mod tests {
         #[test]
         fn wmo_codes_above_99_are_dry(code in 100u16..) {
             prop_assert!(!wmo_is_raining(code) && !wmo_is_snowing(code));
+        }
+
+        /// The mapped code judges rain and snow as the id's group does.
+        #[test]
+        fn owm_ids_keep_their_group_judgement(id in 200u16..=804) {
+            let group = match id / 100 {
+                2 => "Thunderstorm",
+                3 => "Drizzle",
+                5 => "Rain",
+                6 => "Snow",
+                _ => "Clouds",
+            };
+            if let Some(code) = owm_id_to_wmo(id) {
+                prop_assert_eq!(wmo_is_raining(u16::from(code)), owm_is_raining(group));
+                prop_assert_eq!(wmo_is_snowing(u16::from(code)), owm_is_snowing(group));
+                prop_assert!(wmo_description(u16::from(code)).is_some());
+            }
         }
 
         #[test]

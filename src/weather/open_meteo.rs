@@ -1,5 +1,8 @@
 //! Open-Meteo (no API key): geocoding from its geocoding API, and current
-//! weather for many points per request (comma-separated coordinates).
+//! weather and forecast series for many points per request (comma-separated
+//! coordinates). The forecast query and its parsing live in `forecast`.
+
+mod forecast;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
@@ -51,14 +54,15 @@ impl OpenMeteo {
         url
     }
 
-    /// The query is written by hand so the commas stay literal, as in
-    /// Open-Meteo's documentation; numbers need no escaping.
-    fn forecast_url(&self, points: &[Coordinates]) -> Url {
+    /// `/v1/forecast` for `points` with the rest of the query (`current=…`
+    /// or the forecast's). Written by hand so the commas stay literal, as in
+    /// Open-Meteo's documentation; numbers and field names need no escaping.
+    fn forecast_url(&self, points: &[Coordinates], query: &str) -> Url {
         let latitudes = join_degrees(points.iter().map(|p| p.latitude));
         let longitudes = join_degrees(points.iter().map(|p| p.longitude));
         let mut url = endpoint(&self.forecast_base, "v1/forecast");
         url.set_query(Some(&format!(
-            "latitude={latitudes}&longitude={longitudes}&current={CURRENT_FIELDS}"
+            "latitude={latitudes}&longitude={longitudes}&{query}"
         )));
         url
     }
@@ -68,8 +72,24 @@ impl OpenMeteo {
         &self,
         points: &[Coordinates],
     ) -> Vec<Result<Observation, WeatherError>> {
-        match self.fetch_chunk(points).await {
+        let query = format!("current={CURRENT_FIELDS}");
+        match self.fetch_chunk(points, &query).await {
             Ok(locations) => locations.into_iter().map(observation).collect(),
+            Err(err) => vec![Err(err); points.len()],
+        }
+    }
+
+    /// Same for the forecast; every series of the chunk is stamped with the
+    /// time its answer arrived.
+    async fn forecast_chunk(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
+        match self.fetch_chunk(points, &forecast::query()).await {
+            Ok(locations) => {
+                let fetched_at = Utc::now();
+                locations
+                    .into_iter()
+                    .map(|location| forecast::series(location, fetched_at))
+                    .collect()
+            }
             Err(err) => vec![Err(err); points.len()],
         }
     }
@@ -77,8 +97,13 @@ impl OpenMeteo {
     /// The per-location JSON values, one per point, in order. A single point
     /// is answered with an object, several with an array; both are accepted
     /// whatever the count, and the count must match.
-    async fn fetch_chunk(&self, points: &[Coordinates]) -> Result<Vec<Value>, WeatherError> {
-        let body = get_body(&self.client, self.forecast_url(points), MESSAGE_FIELD).await?;
+    async fn fetch_chunk(
+        &self,
+        points: &[Coordinates],
+        query: &str,
+    ) -> Result<Vec<Value>, WeatherError> {
+        let url = self.forecast_url(points, query);
+        let body = get_body(&self.client, url, MESSAGE_FIELD).await?;
         let locations = match parse_json(&body)? {
             Value::Array(locations) => locations,
             location @ Value::Object(_) => vec![location],
@@ -124,8 +149,15 @@ impl WeatherProvider for OpenMeteo {
         FREE_QUOTA
     }
 
+    /// Open-Meteo bills a location `max(1, variables / 10 × max(1, days / 14))`
+    /// calls (open-meteo `ForecastapiResult.calculateQueryWeight`, "10
+    /// weather variables are a weight of 1, 14 days of data are a weight of
+    /// 1"; variables counted over `hourly`, `minutely_15`, `current` and
+    /// `daily` together; days are the 7 of the daily range unless
+    /// `forecast_days` says otherwise). The forecast asks for 4 + 6 = 10
+    /// variables over 7 days: exactly one call per location.
     fn forecast_weight(&self, points: usize) -> f64 {
-        points as f64
+        points as f64 * forecast::WEIGHT_PER_LOCATION
     }
 
     fn forecast_batch(&self) -> usize {
@@ -133,11 +165,12 @@ impl WeatherProvider for OpenMeteo {
     }
 
     async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
-        // TODO(helper): minutely_15 + hourly series.
-        points
-            .iter()
-            .map(|_| Err(malformed(&"forecast not implemented yet")))
-            .collect()
+        let mut series = Vec::with_capacity(points.len());
+        // Sequential, like `current`.
+        for chunk in points.chunks(MAX_POINTS_PER_REQUEST) {
+            series.extend(self.forecast_chunk(chunk).await);
+        }
+        series
     }
 
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
@@ -284,11 +317,11 @@ mod tests {
                 longitude: 151.209_29,
             },
         ];
-        let url = provider("http://h/om/").forecast_url(&points);
+        let url = provider("http://h/om/").forecast_url(&points, "current=a,b");
         assert_eq!(
             url.as_str(),
             "http://h/om/v1/forecast?latitude=52.5200,-33.8688&longitude=13.4100,151.2093\
-             &current=temperature_2m,rain,showers,snowfall,weather_code"
+             &current=a,b"
         );
     }
 

@@ -43,8 +43,15 @@ pub async fn bot_rig(admins: Vec<i64>) -> BotRig {
     let secret = jwt_secret(None, &store).await.unwrap();
     let config = meteobot::config::Config::local("sqlite::memory:");
     let sla = meteobot::sla::SlaService::from_config(&config, store.clone(), &metrics);
+    let forecasts = meteobot::forecasts::Forecasts::new(
+        store.clone(),
+        Arc::clone(&provider),
+        metrics.clone(),
+        meteobot::startup::forecast_settings(&config),
+    );
     let ctx = BotContext {
         store: store.clone(),
+        forecasts,
         accounts: Accounts::new(store.clone(), &secret, Duration::from_secs(3600), metrics),
         sla,
         subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
