@@ -165,7 +165,11 @@ impl Forecasts {
     /// Refreshes the due ones of `cells` (the cells in use) under the budget.
     /// Failures cost only their cells' refresh; only a store failure is an
     /// error.
-    pub async fn refresh(&self, cells: &[Cell], now: DateTime<Utc>) -> anyhow::Result<RefreshReport> {
+    pub async fn refresh(
+        &self,
+        cells: &[Cell],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<RefreshReport> {
         let stored = self.snapshot().await?;
         let known: Vec<Known> = cells
             .iter()
@@ -221,7 +225,10 @@ impl Forecasts {
                     }
                     Err(err) => {
                         report.failed += 1;
-                        if let WeatherError::RateLimited { retry_after, window } = &err
+                        if let WeatherError::RateLimited {
+                            retry_after,
+                            window,
+                        } = &err
                             && report.rate_limited.is_none()
                         {
                             report.rate_limited =
@@ -236,8 +243,11 @@ impl Forecasts {
             report.fetched = fresh.len();
             self.remember(fresh);
             if report.failed > 0 && report.rate_limited.is_none() {
-                tracing::warn!(failed = report.failed, fetched = report.fetched,
-                    "some forecast refreshes failed; their previous series are kept");
+                tracing::warn!(
+                    failed = report.failed,
+                    fetched = report.fetched,
+                    "some forecast refreshes failed; their previous series are kept"
+                );
             }
             if report.fetched > 0 && report.rate_limited.is_none() {
                 self.end_episode();
@@ -250,7 +260,11 @@ impl Forecasts {
 
     /// A series for one point: the stored one when it is not stale, else a
     /// fresh fetch if the budget allows (it is stored for the next reader).
-    pub async fn for_point(&self, point: Coordinates, now: DateTime<Utc>) -> Result<Fresh, ForecastError> {
+    pub async fn for_point(
+        &self,
+        point: Coordinates,
+        now: DateTime<Utc>,
+    ) -> Result<Fresh, ForecastError> {
         let cell = self.cell_of(point);
         let stored = self.snapshot().await?.get(&cell).cloned();
         if let Some(series) = stored.as_ref().filter(|s| !self.is_stale(s, now)) {
@@ -278,13 +292,20 @@ impl Forecasts {
         match result {
             Some(Ok(mut series)) => {
                 series.fetched_at = now;
-                self.inner.store.save_series(&[series_row(cell, &series)?]).await?;
+                self.inner
+                    .store
+                    .save_series(&[series_row(cell, &series)?])
+                    .await?;
                 let series = Arc::new(series);
                 self.remember(vec![(cell, Arc::clone(&series))]);
                 Ok(fresh(cell, series, now))
             }
             Some(Err(err)) => {
-                if let WeatherError::RateLimited { retry_after, window } = &err {
+                if let WeatherError::RateLimited {
+                    retry_after,
+                    window,
+                } = &err
+                {
                     self.hold(*window, *retry_after, now).await?;
                 }
                 match stored {
@@ -292,7 +313,9 @@ impl Forecasts {
                     None => Err(err.into()),
                 }
             }
-            None => Err(ForecastError::Internal(anyhow::anyhow!("the provider answered no series"))),
+            None => Err(ForecastError::Internal(anyhow::anyhow!(
+                "the provider answered no series"
+            ))),
         }
     }
 
@@ -367,7 +390,12 @@ impl Forecasts {
         cache.extend(fresh);
     }
 
-    async fn update_gauges(&self, cells: &[Cell], interval: Duration, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn update_gauges(
+        &self,
+        cells: &[Cell],
+        interval: Duration,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let metrics = &self.inner.metrics;
         let usage = self.usage(now).await?;
         metrics
@@ -390,7 +418,10 @@ impl Forecasts {
     async fn prune(&self, in_use: &[Cell], now: DateTime<Utc>) -> anyhow::Result<()> {
         let day_ms = 86_400_000;
         let now_ms = now.timestamp_millis();
-        self.inner.store.prune_weather_calls(now_ms - 2 * day_ms).await?;
+        self.inner
+            .store
+            .prune_weather_calls(now_ms - 2 * day_ms)
+            .await?;
         let keep: Vec<(i64, i64)> = in_use
             .iter()
             .map(|c| (i64::from(c.lat_e4), i64::from(c.lon_e4)))
@@ -400,7 +431,9 @@ impl Forecasts {
             let keep: std::collections::HashSet<Cell> = in_use.iter().copied().collect();
             let mut slot = self.inner.cache.write().expect("cache lock");
             if let Some(cache) = slot.as_mut() {
-                cache.retain(|cell, s| keep.contains(cell) || s.fetched_at.timestamp_millis() >= before);
+                cache.retain(|cell, s| {
+                    keep.contains(cell) || s.fetched_at.timestamp_millis() >= before
+                });
             }
         }
         Ok(())

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use crate::accounts::{self, Accounts};
 use crate::admin::{self, AppState};
-use crate::alerts::Poller;
+use crate::alerts::{Poller, PollerSettings};
 use crate::bot::{self, BotContext};
 use crate::config::{Config, ProviderKind};
 use crate::forecasts::{ForecastSettings, Forecasts};
@@ -74,7 +74,7 @@ impl App {
             admin_chats: Arc::new(config.admin_chat_ids.clone()),
             sla: sla.clone(),
         };
-        let workers = build_workers(&config, &store, &provider, &metrics, bot_context)?;
+        let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context)?;
         let state = AppState {
             store: store.clone(),
             accounts,
@@ -161,7 +161,7 @@ impl App {
 fn build_workers(
     config: &Config,
     store: &Store,
-    provider: &Arc<dyn WeatherProvider>,
+    forecasts: &Forecasts,
     metrics: &Metrics,
     bot_context: BotContext,
 ) -> anyhow::Result<Option<Workers>> {
@@ -175,9 +175,13 @@ fn build_workers(
     let wake = Arc::new(Notify::new());
     let poller = Poller::new(
         store.clone(),
-        Arc::clone(provider),
+        forecasts.clone(),
         metrics.clone(),
-        config.remind_interval,
+        PollerSettings {
+            remind_every: config.remind_interval,
+            heads_up_probability: config.heads_up_probability,
+            admin_chats: config.admin_chat_ids.clone(),
+        },
         Arc::clone(&wake),
     );
     let notifier = Notifier::new(store.clone(), bot.clone(), metrics.clone(), wake);

@@ -1,11 +1,15 @@
-//! The alert engine's deciding half: rules, the per-subscription state
-//! machine, and the poller that applies them to live weather. It never sends:
+//! The alert engine's deciding half: rules per condition, the per-condition
+//! episode state machine, the forecast look-ahead for heads-ups, and the
+//! poller that applies them to the stored forecast series. It never sends:
 //! its decisions go to the outbox, in the transaction that records them.
 
+pub mod compose;
+pub mod decide;
+pub mod heads_up;
 mod poller;
 pub mod rules;
 pub mod state;
 
-pub use poller::{PollReport, Poller};
-pub use rules::{Breach, Rule};
-pub use state::{AlertState, Event};
+pub use poller::{PollReport, Poller, PollerSettings};
+pub use rules::{Breach, Condition, Rule};
+pub use state::{Episode, Happening};

@@ -1,6 +1,8 @@
-//! The poller: every `POLL_INTERVAL`, fetch each distinct location of the
-//! active subscriptions once, judge every subscription there, and write the
-//! new alert states with their messages in one transaction.
+//! The poller: every `POLL_INTERVAL`, refresh the forecast series that are
+//! due under the call budget, judge every subscription against the weather
+//! *at now* interpolated from its cell's stored series, and write the changed
+//! episodes with their messages in one transaction. A series older than
+//! `WEATHER_MAX_AGE` decides nothing: its subscriptions keep their state.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,119 +11,233 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::rules::Rule;
-use super::state::{AlertState, Event, step};
+use super::compose::{Audience, compose};
+use super::decide::{DecideSettings, decide};
+use super::rules::{Condition, Rule};
+use super::state::Episode;
+use crate::forecasts::{Forecasts, RateLimit};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
-use crate::store::{MessageContext, NewMessage, StateChange, Store, Watched};
+use crate::store::{EpisodeChange, EpisodeRow, MessageContext, NewMessage, Store, Watched};
 use crate::text::{self, Language, Units};
-use crate::weather::{Coordinates, Observation, WeatherError, WeatherProvider};
+use crate::weather::grid::Cell;
+use crate::weather::{Coordinates, Sample, Series};
 
 /// What one cycle did (for tests, logs and the benchmark).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PollReport {
-    /// Where the time went: reading subscriptions, fetching weather,
-    /// deciding (with message texts), writing.
+    /// Where the time went: reading subscriptions, refreshing forecasts
+    /// (upstream calls), deciding (with message texts), writing.
     pub read: Duration,
     pub fetch: Duration,
     pub decide: Duration,
     pub write: Duration,
     pub subscriptions: usize,
+    /// Distinct grid cells in use.
     pub locations: usize,
+    /// Cells refreshed from upstream this cycle, and those that failed.
+    pub refreshed: usize,
     pub failed_locations: usize,
+    /// Subscriptions not judged: no series, or one older than the max age.
+    pub stale: usize,
     pub changes: usize,
     pub messages: usize,
-    /// SQL statements of the cycle: the read plus the batched writes.
+    /// SQL statements of the cycle's reads and writes (forecast cache excluded).
     pub statements: usize,
+}
+
+/// The poller's settings.
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    pub remind_every: Duration,
+    pub heads_up_probability: u8,
+    /// Chats told once per episode when the weather provider rate-limits us.
+    pub admin_chats: Vec<i64>,
 }
 
 pub struct Poller {
     store: Store,
-    provider: Arc<dyn WeatherProvider>,
+    forecasts: Forecasts,
     metrics: Metrics,
-    remind_every: Duration,
+    settings: PollerSettings,
     /// Pinged after messages were written, so the notifier starts at once.
     wake: Arc<Notify>,
+}
+
+/// The weather a cell's subscriptions are judged against.
+struct Judgeable {
+    series: Arc<Series>,
+    sample: Sample,
 }
 
 impl Poller {
     pub fn new(
         store: Store,
-        provider: Arc<dyn WeatherProvider>,
+        forecasts: Forecasts,
         metrics: Metrics,
-        remind_every: Duration,
+        settings: PollerSettings,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
             store,
-            provider,
+            forecasts,
             metrics,
-            remind_every,
+            settings,
             wake,
         }
     }
 
-    /// One cycle at time `now`. A failed location costs only its own
-    /// subscriptions' cycle; only a store failure is an error.
+    /// One cycle at time `now`. A failed refresh costs only its cells'
+    /// freshness; only a store failure is an error.
     pub async fn poll_once(&self, now: DateTime<Utc>) -> anyhow::Result<PollReport> {
         let started = Instant::now();
         let watched = self.store.watched_subscriptions().await?;
+        let episodes = self.episodes().await?;
+        let cell_of: Vec<Cell> = watched
+            .iter()
+            .map(|w| {
+                self.forecasts.cell_of(Coordinates {
+                    latitude: w.latitude,
+                    longitude: w.longitude,
+                })
+            })
+            .collect();
+        let mut cells = cell_of.clone();
+        cells.sort_unstable();
+        cells.dedup();
         let read = started.elapsed();
-        let (points, point_of) = distinct_points(&watched);
-        self.metrics.poll_locations.set(points.len() as i64);
-        let observations = self.provider.current(&points).await;
+
+        let refresh = self.forecasts.refresh(&cells, now).await?;
+        let mut notices = Vec::new();
+        if let Some(limit) = refresh.rate_limited.filter(|l| l.new_episode) {
+            notices = self.rate_limit_notices(&limit, now);
+        }
         let fetch = started.elapsed() - read;
 
+        let snapshot = self.forecasts.snapshot().await?;
+        let judgeable: HashMap<Cell, Judgeable> = cells
+            .iter()
+            .filter_map(|cell| {
+                let series = snapshot.get(cell)?;
+                if self.forecasts.is_stale(series, now) {
+                    return None;
+                }
+                let sample = series.sample(now)?;
+                Some((
+                    *cell,
+                    Judgeable {
+                        series: Arc::clone(series),
+                        sample,
+                    },
+                ))
+            })
+            .collect();
+        let settings = DecideSettings {
+            remind_every: self.settings.remind_every,
+            heads_up_probability: self.settings.heads_up_probability,
+        };
         let mut report = PollReport {
             subscriptions: watched.len(),
-            locations: points.len(),
-            statements: 1,
+            locations: cells.len(),
+            refreshed: refresh.fetched,
+            failed_locations: refresh.failed,
+            statements: 2,
             read,
             fetch,
             ..PollReport::default()
         };
-        for (point, result) in points.iter().zip(&observations) {
-            if let Err(err) = result {
-                report.failed_locations += 1;
-                log_failure(self.provider.name(), point, err);
+        let mut changes = Vec::new();
+        let mut told = Vec::new();
+        for (w, cell) in watched.iter().zip(&cell_of) {
+            let Some(j) = judgeable.get(cell) else {
+                report.stale += 1;
+                continue;
+            };
+            let rule = rule_of(w);
+            let lead = w
+                .ahead_s
+                .and_then(|s| u64::try_from(s).ok())
+                .map(Duration::from_secs);
+            let previous = |c: Condition| episodes.get(&(w.id, c)).copied().unwrap_or_default();
+            let d = decide(&rule, lead, previous, &j.series, &j.sample, now, settings);
+            changes.extend(d.changes.iter().map(|(c, e)| episode_change(w.id, *c, e)));
+            if !d.happenings.is_empty() {
+                told.push((w, rule, d, j));
             }
         }
-        let decisions: Vec<(StateChange, Option<Event>, f64)> = watched
-            .iter()
-            .zip(&point_of)
-            .filter_map(|(w, &p)| observations.get(p)?.as_ref().ok().map(|obs| (w, obs)))
-            .filter_map(|(w, obs)| decide(w, obs, now, self.remind_every))
+        let ids: Vec<i64> = told.iter().map(|(w, ..)| w.id).collect();
+        let contexts: HashMap<i64, MessageContext> = self
+            .store
+            .message_contexts(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
             .collect();
-        let (changes, context_reads) = self.attach_messages(decisions, now).await?;
+        report.statements += ids.len().div_ceil(5000);
+        let mut messages = notices;
+        for (w, rule, d, j) in &told {
+            let Some(ctx) = contexts.get(&w.id) else {
+                continue;
+            };
+            let who = Audience {
+                city: &ctx.city,
+                country: &ctx.country,
+                lang: ctx
+                    .language
+                    .as_deref()
+                    .map(Language::from_code)
+                    .unwrap_or_default(),
+                units: ctx
+                    .units
+                    .as_deref()
+                    .map(Units::from_code)
+                    .unwrap_or_default(),
+                offset: j.series.local_offset(),
+            };
+            let temperature = j.sample.temperature_c;
+            if let Some((kind, text)) =
+                compose(&who, rule, &d.happenings, temperature, d.still_active, now)
+            {
+                messages.push(NewMessage {
+                    chat_id: w.chat_id,
+                    subscription_id: Some(w.id),
+                    kind,
+                    text,
+                    // One message per subscription and poll instant.
+                    dedup_key: format!("{}:{}:{}", w.id, kind, now.timestamp_millis()),
+                });
+            }
+        }
         report.decide = started.elapsed() - read - fetch;
-        report.statements += context_reads;
         report.changes = changes.len();
-        report.messages = changes.iter().filter(|c| c.message.is_some()).count();
+        report.messages = messages.len();
         report.statements += self
             .store
-            .apply_alert_changes(&changes, now.timestamp_millis())
+            .apply_alert_changes(&changes, &messages, now.timestamp_millis())
             .await?;
         report.write = started.elapsed() - read - fetch - report.decide;
 
-        for change in &changes {
-            if let Some(m) = &change.message {
-                self.metrics
-                    .alerts_decided
-                    .with_label_values(&[m.kind])
-                    .inc();
-            }
+        for m in &messages {
+            self.metrics
+                .alerts_decided
+                .with_label_values(&[m.kind])
+                .inc();
         }
-        if report.messages > 0 {
+        if !messages.is_empty() {
             self.wake.notify_one();
         }
+        self.metrics.poll_locations.set(cells.len() as i64);
         self.metrics
             .poll_cycle_duration
             .observe(started.elapsed().as_secs_f64());
         tracing::info!(
             subscriptions = report.subscriptions,
-            locations = report.locations,
-            failed_locations = report.failed_locations,
+            cells = report.locations,
+            refreshed = report.refreshed,
+            failed = report.failed_locations,
+            stale = report.stale,
             messages = report.messages,
+            interval_s = refresh.interval.as_secs(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "poll cycle done"
         );
@@ -138,142 +254,62 @@ impl Poller {
             .await;
     }
 
-    /// Writes the text of every decided message, in the chat's language.
-    /// Returns the changes and the number of statements used to read names.
-    async fn attach_messages(
-        &self,
-        decisions: Vec<(StateChange, Option<Event>, f64)>,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<(Vec<StateChange>, usize)> {
-        let ids: Vec<i64> = decisions
-            .iter()
-            .filter(|(_, event, _)| event.is_some())
-            .map(|(c, _, _)| c.subscription_id)
-            .collect();
-        let contexts: HashMap<i64, MessageContext> = self
+    async fn episodes(&self) -> anyhow::Result<HashMap<(i64, Condition), Episode>> {
+        let at = |secs: Option<i64>| secs.and_then(|s| DateTime::from_timestamp(s, 0));
+        Ok(self
             .store
-            .message_contexts(&ids)
+            .alert_episodes()
             .await?
             .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let changes = decisions
-            .into_iter()
-            .map(|(mut change, event, observed)| {
-                if let (Some(event), Some(ctx)) = (event, contexts.get(&change.subscription_id)) {
-                    change.message = Some(message(change.chat_id, ctx, &event, observed, now));
-                }
-                change
+            .filter_map(|row| {
+                let condition = Condition::from_code(&row.condition)?;
+                let episode = Episode {
+                    since: at(row.since),
+                    last_notified: at(row.last_notified_at),
+                    heads_up_start: at(row.heads_up_start),
+                };
+                Some(((row.subscription_id, condition), episode))
             })
-            .collect();
-        Ok((changes, ids.len().div_ceil(2000)))
+            .collect())
+    }
+
+    /// One message per admin chat when a rate-limit episode starts.
+    fn rate_limit_notices(&self, limit: &RateLimit, now: DateTime<Utc>) -> Vec<NewMessage> {
+        let text = text::rate_limit_notice(limit.window, limit.until);
+        self.settings
+            .admin_chats
+            .iter()
+            .map(|chat| NewMessage {
+                chat_id: *chat,
+                subscription_id: None,
+                kind: "notice",
+                text: text.clone(),
+                dedup_key: format!("rate_limit:{chat}:{}", now.timestamp_millis()),
+            })
+            .collect()
     }
 }
 
-/// The state change (without its message yet), the event, and the observed
-/// temperature — or `None` when nothing changes.
-fn decide(
-    w: &Watched,
-    obs: &Observation,
-    now: DateTime<Utc>,
-    remind_every: Duration,
-) -> Option<(StateChange, Option<Event>, f64)> {
-    let rule = Rule {
+fn rule_of(w: &Watched) -> Rule {
+    Rule {
         t_min: w.t_min,
         t_max: w.t_max,
         rain: w.rain,
         snow: w.snow,
-    };
-    let (next, event) = step(previous_state(w), &rule, obs, now, remind_every)?;
-    let (violated, since, last_notified_at) = match next {
-        AlertState::Ok => (false, now.timestamp(), w.last_notified_at),
-        AlertState::Violated {
-            since,
-            last_notified,
-        } => (true, since.timestamp(), Some(last_notified.timestamp())),
-    };
-    let change = StateChange {
-        subscription_id: w.id,
-        chat_id: w.chat_id,
-        violated,
-        since,
-        last_notified_at,
-        message: None,
-    };
-    Some((change, event, obs.temperature_c))
-}
-
-fn message(
-    chat_id: i64,
-    ctx: &MessageContext,
-    event: &Event,
-    observed: f64,
-    now: DateTime<Utc>,
-) -> NewMessage {
-    let lang = ctx
-        .language
-        .as_deref()
-        .map(Language::from_code)
-        .unwrap_or_default();
-    let units = ctx
-        .units
-        .as_deref()
-        .map(Units::from_code)
-        .unwrap_or_default();
-    let (city, country) = (ctx.city.as_str(), ctx.country.as_str());
-    let text = match event {
-        Event::Alert(b) => text::alert_text(city, country, b, lang, units),
-        Event::Reminder(b) => text::reminder_text(city, country, b, lang, units),
-        Event::AllClear => text::all_clear_text(city, country, observed, lang, units),
-    };
-    NewMessage {
-        chat_id,
-        subscription_id: Some(ctx.id),
-        kind: event.kind(),
-        text,
-        // One decision per subscription, kind and poll instant.
-        dedup_key: format!("{}:{}:{}", ctx.id, event.kind(), now.timestamp_millis()),
     }
 }
 
-fn previous_state(w: &Watched) -> AlertState {
-    let at = |secs: Option<i64>| secs.and_then(|s| DateTime::from_timestamp(s, 0));
-    match (w.violated, at(w.since), at(w.last_notified_at)) {
-        (Some(true), Some(since), last) => AlertState::Violated {
-            since,
-            last_notified: last.unwrap_or(since),
-        },
-        _ => AlertState::Ok,
+fn episode_change(subscription_id: i64, condition: Condition, episode: &Episode) -> EpisodeChange {
+    let row = (!episode.is_idle()).then(|| EpisodeRow {
+        subscription_id,
+        condition: condition.code().to_owned(),
+        since: episode.since.map(|t| t.timestamp()),
+        last_notified_at: episode.last_notified.map(|t| t.timestamp()),
+        heads_up_start: episode.heads_up_start.map(|t| t.timestamp()),
+    });
+    EpisodeChange {
+        subscription_id,
+        condition: condition.code(),
+        row,
     }
-}
-
-/// The distinct points, and for each watched subscription the index of its point.
-fn distinct_points(watched: &[Watched]) -> (Vec<Coordinates>, Vec<usize>) {
-    let mut index: HashMap<(u64, u64), usize> = HashMap::new();
-    let mut points = Vec::new();
-    let point_of = watched
-        .iter()
-        .map(|w| {
-            *index
-                .entry((w.latitude.to_bits(), w.longitude.to_bits()))
-                .or_insert_with(|| {
-                    points.push(Coordinates {
-                        latitude: w.latitude,
-                        longitude: w.longitude,
-                    });
-                    points.len() - 1
-                })
-        })
-        .collect();
-    (points, point_of)
-}
-
-fn log_failure(provider: &str, point: &Coordinates, err: &WeatherError) {
-    tracing::warn!(
-        provider,
-        latitude = point.latitude,
-        longitude = point.longitude,
-        error = %err,
-        "weather fetch failed; this location skips one cycle"
-    );
 }

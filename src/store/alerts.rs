@@ -1,15 +1,16 @@
-//! The poller's reads and writes: active subscriptions with their alert state
-//! and chat preferences in one query, and every decision of a cycle (new
-//! states + outbox rows) in one transaction of multi-row statements.
+//! The poller's reads and writes: active subscriptions in one lean query,
+//! the episodes in progress in another, and every decision of a cycle
+//! (episode rows written or deleted + outbox rows) in one transaction of
+//! multi-row statements.
 
 use anyhow::Context;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{NewMessage, Store};
 
-/// An active subscription of a reachable chat, with its alert state: only
-/// the numbers the poller judges by (this is read for every subscription on
-/// every cycle, so it stays lean; names are fetched for messages only).
+/// An active subscription of a reachable chat: only what the poller judges
+/// by (this is read for every subscription on every cycle, so it stays
+/// lean; names are fetched for messages only).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Watched {
     pub id: i64,
@@ -20,10 +21,20 @@ pub struct Watched {
     pub t_max: Option<f64>,
     pub rain: bool,
     pub snow: bool,
-    /// `None` when no state was ever written (never violated).
-    pub violated: Option<bool>,
+    /// Heads-up lead time in seconds; `None`: off.
+    pub ahead_s: Option<i64>,
+}
+
+/// An episode in progress (or announced) of one condition of a
+/// subscription. Times are unix seconds.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EpisodeRow {
+    pub subscription_id: i64,
+    /// `hot`, `cold`, `rain` or `snow`.
+    pub condition: String,
     pub since: Option<i64>,
     pub last_notified_at: Option<i64>,
+    pub heads_up_start: Option<i64>,
 }
 
 /// What a message about a subscription needs: its place and the chat's
@@ -37,34 +48,41 @@ pub struct MessageContext {
     pub units: Option<String>,
 }
 
-/// A subscription's new alert state, and the message it calls for.
+/// One condition's new state: `row: None` deletes it (nothing going on).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StateChange {
+pub struct EpisodeChange {
     pub subscription_id: i64,
-    pub chat_id: i64,
-    pub violated: bool,
-    pub since: i64,
-    pub last_notified_at: Option<i64>,
-    pub message: Option<NewMessage>,
+    pub condition: &'static str,
+    pub row: Option<EpisodeRow>,
 }
 
-/// Rows per multi-row statement: 7 columns × 2,000 stays below SQLite's
+/// Rows per multi-row statement: 6 columns × 5,000 stays below SQLite's
 /// 32,766 bound parameters.
-const BATCH: usize = 2000;
+const BATCH: usize = 5000;
 
 impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
         sqlx::query_as::<_, Watched>(
             "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
-                    a.violated, a.since, a.last_notified_at
+                    s.ahead_s
              FROM subscriptions s
-             LEFT JOIN alert_states a ON a.subscription_id = s.id
              WHERE s.active = 1
                AND s.chat_id NOT IN (SELECT chat_id FROM chats WHERE active = 0)",
         )
         .fetch_all(&self.pool)
         .await
         .context("reading watched subscriptions")
+    }
+
+    /// Every episode in progress or announced.
+    pub async fn alert_episodes(&self) -> anyhow::Result<Vec<EpisodeRow>> {
+        sqlx::query_as::<_, EpisodeRow>(
+            "SELECT subscription_id, condition, since, last_notified_at, heads_up_start
+             FROM alert_episodes",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("reading alert episodes")
     }
 
     /// Place names and chat preferences of these subscriptions (missing ids
@@ -92,67 +110,86 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes every state change and its message atomically; returns the
-    /// number of SQL statements used. Changes for subscriptions deleted in the
-    /// meantime are dropped (the user unsubscribed: nothing to say).
+    /// Writes every episode change and every message atomically; returns the
+    /// number of SQL statements used. Changes for subscriptions deleted in
+    /// the meantime are dropped (the user unsubscribed: nothing to say).
     pub async fn apply_alert_changes(
         &self,
-        changes: &[StateChange],
+        changes: &[EpisodeChange],
+        messages: &[NewMessage],
         now_ms: i64,
     ) -> anyhow::Result<usize> {
-        if changes.is_empty() {
+        if changes.is_empty() && messages.is_empty() {
             return Ok(0);
         }
         let now = now_ms / 1000;
+        let upserts: Vec<&EpisodeRow> = changes.iter().filter_map(|c| c.row.as_ref()).collect();
+        let deletes: Vec<&EpisodeChange> = changes.iter().filter(|c| c.row.is_none()).collect();
         let mut statements = 0;
         let mut tx = self.pool.begin().await.context("alert changes: begin")?;
-        for chunk in changes.chunks(BATCH) {
-            upsert_states(chunk, now)
+        for chunk in upserts.chunks(BATCH) {
+            upsert_episodes(chunk, now)
                 .build()
                 .execute(&mut *tx)
                 .await
-                .context("writing alert states")?;
+                .context("writing alert episodes")?;
             statements += 1;
-            if let Some(mut insert) = insert_messages(chunk, now_ms) {
-                insert
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .context("writing outbox rows")?;
-                statements += 1;
-            }
+        }
+        for chunk in deletes.chunks(BATCH) {
+            delete_episodes(chunk)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .context("deleting alert episodes")?;
+            statements += 1;
+        }
+        for chunk in messages.chunks(BATCH) {
+            insert_messages(chunk, now_ms)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .context("writing outbox rows")?;
+            statements += 1;
         }
         tx.commit().await.context("alert changes: commit")?;
         Ok(statements)
     }
 }
 
-fn upsert_states(chunk: &[StateChange], now: i64) -> QueryBuilder<'_, Sqlite> {
+fn upsert_episodes<'a>(chunk: &[&'a EpisodeRow], now: i64) -> QueryBuilder<'a, Sqlite> {
     let mut q = QueryBuilder::new(
-        "INSERT INTO alert_states (subscription_id, violated, since, last_notified_at, updated_at)
-         SELECT column1, column2, column3, column4, column5 FROM (",
+        "INSERT INTO alert_episodes
+             (subscription_id, condition, since, last_notified_at, heads_up_start, updated_at)
+         SELECT column1, column2, column3, column4, column5, column6 FROM (",
     );
-    q.push_values(chunk, |mut row, c| {
-        row.push_bind(c.subscription_id)
-            .push_bind(c.violated)
-            .push_bind(c.since)
-            .push_bind(c.last_notified_at)
+    q.push_values(chunk, |mut row, e| {
+        row.push_bind(e.subscription_id)
+            .push_bind(e.condition.as_str())
+            .push_bind(e.since)
+            .push_bind(e.last_notified_at)
+            .push_bind(e.heads_up_start)
             .push_bind(now);
     });
     q.push(
         ") WHERE column1 IN (SELECT id FROM subscriptions)
-         ON CONFLICT (subscription_id) DO UPDATE SET violated = excluded.violated,
-             since = excluded.since, last_notified_at = excluded.last_notified_at,
-             updated_at = excluded.updated_at",
+         ON CONFLICT (subscription_id, condition) DO UPDATE SET since = excluded.since,
+             last_notified_at = excluded.last_notified_at,
+             heads_up_start = excluded.heads_up_start, updated_at = excluded.updated_at",
     );
     q
 }
 
-fn insert_messages(chunk: &[StateChange], now_ms: i64) -> Option<QueryBuilder<'_, Sqlite>> {
-    let messages: Vec<&NewMessage> = chunk.iter().filter_map(|c| c.message.as_ref()).collect();
-    if messages.is_empty() {
-        return None;
-    }
+fn delete_episodes<'a>(chunk: &[&'a EpisodeChange]) -> QueryBuilder<'a, Sqlite> {
+    let mut q =
+        QueryBuilder::new("DELETE FROM alert_episodes WHERE (subscription_id, condition) IN (");
+    q.push_values(chunk, |mut row, c| {
+        row.push_bind(c.subscription_id).push_bind(c.condition);
+    });
+    q.push(")");
+    q
+}
+
+fn insert_messages<'a>(messages: &'a [NewMessage], now_ms: i64) -> QueryBuilder<'a, Sqlite> {
     let mut q = QueryBuilder::new(
         "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms)
          SELECT column1, column2, column3, column4, column5, column6, column7 FROM (",
@@ -170,7 +207,7 @@ fn insert_messages(chunk: &[StateChange], now_ms: i64) -> Option<QueryBuilder<'_
         ") WHERE column2 IS NULL OR column2 IN (SELECT id FROM subscriptions)
          ON CONFLICT (dedup_key) DO NOTHING",
     );
-    Some(q)
+    q
 }
 
 #[cfg(test)]
@@ -200,20 +237,27 @@ mod tests {
             .id
     }
 
-    fn change(id: i64, chat: i64, key: &str) -> StateChange {
-        StateChange {
+    fn hot(id: i64) -> EpisodeChange {
+        EpisodeChange {
             subscription_id: id,
-            chat_id: chat,
-            violated: true,
-            since: 100,
-            last_notified_at: Some(100),
-            message: Some(NewMessage {
-                chat_id: chat,
-                subscription_id: Some(id),
-                kind: "alert",
-                text: "hot".into(),
-                dedup_key: key.into(),
+            condition: "hot",
+            row: Some(EpisodeRow {
+                subscription_id: id,
+                condition: "hot".into(),
+                since: Some(100),
+                last_notified_at: Some(100),
+                heads_up_start: None,
             }),
+        }
+    }
+
+    fn message(id: i64, chat: i64, key: &str) -> NewMessage {
+        NewMessage {
+            chat_id: chat,
+            subscription_id: Some(id),
+            kind: "alert",
+            text: "hot".into(),
+            dedup_key: key.into(),
         }
     }
 
@@ -228,14 +272,15 @@ mod tests {
             .await
             .unwrap();
 
-        let changes = vec![
-            change(a, 1, "a1"),
-            change(b, 2, "b1"),
-            change(gone, 3, "g1"),
+        let changes = vec![hot(a), hot(b), hot(gone)];
+        let messages = vec![
+            message(a, 1, "a1"),
+            message(b, 2, "b1"),
+            message(gone, 3, "g1"),
         ];
         assert_eq!(
             store
-                .apply_alert_changes(&changes, 1_000_000)
+                .apply_alert_changes(&changes, &messages, 1_000_000)
                 .await
                 .unwrap(),
             2
@@ -247,21 +292,32 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["a1", "b1"]
         );
-
-        let watched = store.watched_subscriptions().await.unwrap();
-        assert_eq!(watched.len(), 2);
-        assert!(
-            watched
-                .iter()
-                .all(|w| w.violated == Some(true) && w.last_notified_at == Some(100))
-        );
+        let episodes = store.alert_episodes().await.unwrap();
+        assert_eq!(episodes.len(), 2);
+        assert!(episodes.iter().all(|e| e.since == Some(100)));
 
         // Same decision again: dedup keys make it a no-op for the outbox.
         store
-            .apply_alert_changes(&changes, 1_000_000)
+            .apply_alert_changes(&changes, &messages, 1_000_000)
             .await
             .unwrap();
         assert_eq!(store.outbox_rows().await.unwrap().len(), 2);
+
+        // An ended episode is deleted.
+        let ended = EpisodeChange {
+            subscription_id: a,
+            condition: "hot",
+            row: None,
+        };
+        store
+            .apply_alert_changes(&[ended], &[], 2_000_000)
+            .await
+            .unwrap();
+        let left = store.alert_episodes().await.unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.subscription_id).collect::<Vec<_>>(),
+            vec![b]
+        );
     }
 
     #[tokio::test]
