@@ -75,6 +75,34 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// The same limits with a heads-up lead time parsed from `raw` (REST's
+    /// `ahead` field): absent, blank or `off` turn it off.
+    pub fn with_ahead(self, raw: Option<&str>) -> Result<Self, ParseError> {
+        Ok(Self {
+            ahead: parse_ahead(raw)?,
+            ..self
+        })
+    }
+
+    /// The same limits with an already parsed lead time.
+    pub fn with_lead(self, ahead: Option<LeadTime>) -> Self {
+        Self { ahead, ..self }
+    }
+}
+
+/// A heads-up lead time as people write it, for the bot and REST alike: a
+/// humantime duration (`40m`, `3h`, `1h 30m`), a number of minutes, or
+/// `off`; absent or blank is off. Errors name the field (`ahead: …`).
+pub fn parse_ahead(raw: Option<&str>) -> Result<Option<LeadTime>, ParseError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            LeadTime::parse_optional(raw).map_err(|e| ParseError::new(format!("ahead: {e}")))
+        }
+    }
+}
+
 fn parse_bound(what: &str, raw: Option<&str>) -> Result<Option<Temperature>, ParseError> {
     match raw {
         None => Ok(None),
@@ -235,6 +263,24 @@ mod tests {
         let e = Watch::parse(Some("hot"), None, None, None).unwrap_err();
         assert!(e.0.starts_with("minimum temperature:"), "{e}");
         assert!(Watch::parse(Some("1"), None, Some("maybe"), None).is_err());
+    }
+
+    #[test]
+    fn lead_times_for_rest_and_bot() {
+        let w = Watch::parse(Some("5"), None, None, None).unwrap();
+        assert_eq!(w.ahead, None);
+        let hours = |w: &Watch| w.ahead.map(|l| l.as_secs() / 3600);
+        assert_eq!(hours(&w.clone().with_ahead(Some("3h")).unwrap()), Some(3));
+        assert_eq!(hours(&w.clone().with_ahead(Some("180")).unwrap()), Some(3));
+        for off in [None, Some(""), Some(" "), Some("off")] {
+            assert_eq!(w.clone().with_ahead(off).unwrap().ahead, None, "{off:?}");
+        }
+        for bad in ["soon", "-1h", "0", "49h"] {
+            let e = w.clone().with_ahead(Some(bad)).unwrap_err();
+            assert!(e.0.starts_with("ahead: "), "{bad}: {e}");
+        }
+        let lead = parse_ahead(Some("40m")).unwrap();
+        assert_eq!(w.with_lead(lead).ahead, lead);
     }
 
     proptest! {

@@ -200,6 +200,48 @@ async fn bad_subscription_fields_are_400_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_bad_lead_time_is_400_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    app.geocoding("Rome", &[("Rome", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
+    let token = app.register("ada", 42).await;
+    let path = format!("/cityevents/{token}");
+    for (ahead, why) in [
+        ("soon", "'soon' is not a lead time"),
+        ("-3h", "cannot be negative"),
+        ("0", "zero"),
+        ("0m", "zero"),
+        ("49h", "at most 48 h"),
+        ("30s", "at least 1 minute"),
+    ] {
+        let (status, body) = app
+            .post_form(
+                &path,
+                &[("city_name", "Rome"), ("rain", "1"), ("ahead", ahead)],
+            )
+            .await;
+        assert_eq!(
+            (status, body["state"].clone()),
+            (400, json!(1)),
+            "{ahead}: {body}"
+        );
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("ahead: ") && message.contains(why),
+            "{ahead}: {message}"
+        );
+    }
+    let (status, body) = app
+        .post_json(
+            &path,
+            json!({ "city_name": "Rome", "rain": 1, "ahead": 5000 }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(app.subscriptions(&token).await.is_empty());
+}
+
+#[tokio::test]
 async fn an_upstream_500_is_502_and_nothing_is_stored() {
     let app = spawn_app().await;
     Mock::given(method("GET"))

@@ -266,3 +266,73 @@ async fn health_metrics_cors_and_unknown_routes() {
     assert_eq!(resp.status(), 405);
     assert!(resp.json::<serde_json::Value>().await.unwrap()["message"].is_string());
 }
+
+#[tokio::test]
+async fn a_heads_up_lead_time_is_taken_and_listed() {
+    let app = spawn_app().await;
+    app.geocoding("Rome", &[("Rome", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
+    let token = app.register("hana", 14).await;
+    let path = format!("/cityevents/{token}");
+
+    // Humantime in a form, minutes as a JSON number, and none at all.
+    let (status, body) = app
+        .post_form(
+            &path,
+            &[("city_name", "Rome"), ("rain", "1"), ("ahead", "3h")],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["ahead"].clone(), body["ahead_minutes"].clone()),
+        (json!("3h"), json!(180))
+    );
+    let (status, body) = app
+        .post_json(
+            &path,
+            json!({ "city_name": "Rome", "max_temp": 30, "ahead": 90 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["ahead"], "1h30m");
+    let (status, body) = app
+        .post_multipart(
+            &path,
+            &[("city_name", "Rome"), ("snow", "1"), ("ahead", "off")],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.post_form(&path, &[("city_name", "Rome"), ("min_temp", "0")])
+        .await;
+
+    let subs = app.subscriptions(&token).await;
+    let leads: Vec<_> = subs
+        .iter()
+        .map(|s| (s["ahead"].clone(), s["ahead_minutes"].clone()))
+        .collect();
+    assert_eq!(
+        leads,
+        vec![
+            (json!("3h"), json!(180)),
+            (json!("1h30m"), json!(90)),
+            (json!(null), json!(null)),
+            (json!(null), json!(null)),
+        ]
+    );
+    // The legacy fields are all still there.
+    for field in [
+        "id",
+        "city",
+        "country",
+        "latitude",
+        "longitude",
+        "min_temp",
+        "max_temp",
+        "rain",
+        "snow",
+        "active",
+        "created_at",
+    ] {
+        assert!(subs[0].get(field).is_some(), "{field} missing: {}", subs[0]);
+    }
+}

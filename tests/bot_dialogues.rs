@@ -126,9 +126,12 @@ async fn guided_subscribe_with_buttons() {
 
     bot.update(press("snow:0"));
     bot.dispatch().await;
+    assert!(last_text(&bot).starts_with("Shall I warn you ahead"));
+    bot.update(press("ahead:off"));
+    bot.dispatch().await;
     assert_eq!(
         last_text(&bot),
-        "Please confirm:\n📍 Rome, Lazio, IT\nmin 5 °C · max 30.5 °C · ☔ rain"
+        "Please confirm:\n📍 Rome, Lazio, IT\nmin 5 °C · max 30.5 °C · ☔ rain\nno heads-up"
     );
     assert_eq!(buttons(&bot), vec!["confirm", "cancel"]);
     assert!(
@@ -175,7 +178,12 @@ async fn no_minimum_button_and_typed_answers() {
     bot.dispatch().await;
     bot.update(text("sì"));
     bot.dispatch().await;
-    assert_eq!(last_text(&bot), "Please confirm:\n📍 Oslo, NO\n❄️ snow");
+    bot.update(text("off"));
+    bot.dispatch().await;
+    assert_eq!(
+        last_text(&bot),
+        "Please confirm:\n📍 Oslo, NO\n❄️ snow\nno heads-up"
+    );
     bot.update(press("confirm"));
     bot.dispatch().await;
     let subs = chat_subscriptions(&rig).await;
@@ -343,6 +351,8 @@ async fn a_shared_location_starts_at_the_minimum() {
     bot.dispatch().await;
     bot.update(press("snow:1"));
     bot.dispatch().await;
+    bot.update(press("ahead:off"));
+    bot.dispatch().await;
     bot.update(press("confirm"));
     bot.dispatch().await;
     let subs = chat_subscriptions(&rig).await;
@@ -483,7 +493,7 @@ async fn list_and_unsubscribe_only_your_own() {
     bot.dispatch().await;
     assert_eq!(
         last_text(&bot),
-        "Your subscriptions (🗑 to remove):\n#2 Rome, IT — min 5 °C · max 30 °C"
+        "Your subscriptions (🗑 to remove):\n#2 Rome, IT — min 5 °C · max 30 °C · no heads-up"
     );
     assert_eq!(buttons(&bot), vec!["del:2"]);
 

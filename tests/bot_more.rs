@@ -7,7 +7,7 @@ mod support;
 use meteobot::domain::ChatId;
 use proptest::prelude::*;
 use serde_json::json;
-use support::bot::{bot_rig, last_text, texts};
+use support::bot::{bot_rig, forecast_answer, last_text, texts, this_hour};
 use teloxide::types::Update;
 use teloxide_tests::MockMessageText;
 use wiremock::matchers::{method, path};
@@ -29,14 +29,13 @@ async fn weather_now_with_the_chats_subscriptions_there() {
         &[("Rome", "Lazio", "IT", 41.89193, 12.51133, 2_318_895)],
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/forecast"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "current": { "time": "2026-11-26T12:00", "temperature_2m": 31.4, "rain": 0.0,
-                         "showers": 0.0, "snowfall": 0.0, "weather_code": 0 }
-        })))
-        .mount(&rig.weather)
-        .await;
+    // Read from the place's forecast series (31.4 °C, clear, all day).
+    rig.forecast(forecast_answer(
+        this_hour(),
+        3600,
+        &[(31.4, 0.0, 0.0, 0); 30],
+    ))
+    .await;
     let mut bot = rig.mock(text("/subscribe Rome 5 30 no no"));
     bot.dispatch().await;
     bot.update(text("/subscribe Rome - 35 no no"));
@@ -45,7 +44,7 @@ async fn weather_now_with_the_chats_subscriptions_there() {
     bot.dispatch().await;
     assert_eq!(
         last_text(&bot),
-        "Rome, IT: 31.4 °C, clear sky\n⚠️ #1 outside your limits:\n🌡 Rome, IT: 31.4 °C — above your maximum of 30 °C.\n✅ #2 within your limits"
+        "Rome, IT: 31.4 °C, mainly clear\n🕒 data from just now\n⚠️ #1 outside your limits:\n🌡 Rome, IT: 31.4 °C — above your maximum of 30 °C.\n✅ #2 within your limits"
     );
     bot.update(text("/weather"));
     bot.dispatch().await;

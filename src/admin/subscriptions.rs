@@ -11,7 +11,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::form::Fields;
 use crate::accounts::Session;
-use crate::domain::CityName;
+use crate::domain::{CityName, LeadTime};
 use crate::store::Subscription;
 use crate::subscribe::Watch;
 
@@ -56,6 +56,7 @@ async fn subscribe(
         fields.get("rain"),
         fields.get("snow"),
     )
+    .and_then(|watch| watch.with_ahead(fields.get("ahead")))
     .map_err(|e| ApiError::invalid(e.0))?;
     let (sub, _place) = state
         .subscriber
@@ -136,7 +137,12 @@ fn place_label(sub: &Subscription) -> String {
     }
 }
 
+/// One subscription as the reference clients know it, plus the heads-up
+/// lead time (`ahead`: "3h" or null; `ahead_minutes`: 180 or null).
 fn subscription_json(sub: &Subscription) -> Value {
+    // A stored value that does not read as a lead time is shown as off, as
+    // the alert engine treats it.
+    let ahead = sub.ahead_s.and_then(|s| LeadTime::from_secs(s).ok());
     json!({
         "id": sub.id,
         "city": sub.city,
@@ -149,5 +155,7 @@ fn subscription_json(sub: &Subscription) -> Value {
         "snow": sub.snow,
         "active": sub.active,
         "created_at": sub.created_at,
+        "ahead": ahead.map(LeadTime::label),
+        "ahead_minutes": ahead.map(|lead| lead.as_secs() / 60),
     })
 }

@@ -5,7 +5,7 @@ use teloxide::prelude::*;
 
 use super::reply::{Replier, replier};
 use super::state::{Limits, State};
-use super::{BotContext, HandlerResult, MyDialogue, list, register, subscribe};
+use super::{BotContext, HandlerResult, MyDialogue, guided, list, register, subscribe};
 
 pub async fn handle(
     bot: Bot,
@@ -45,13 +45,13 @@ pub async fn handle(
             }
         }
         ("min:none", State::SubscribeMin { place }) => {
-            subscribe::ask_max(&r, place, None, &dialogue).await
+            guided::ask_max(&r, place, None, &dialogue).await
         }
         ("max:none", State::SubscribeMax { place, min }) => {
-            subscribe::on_max(&r, place, min, None, &dialogue).await
+            guided::on_max(&r, place, min, None, &dialogue).await
         }
         (d @ ("rain:1" | "rain:0"), State::SubscribeRain { place, min, max }) => {
-            subscribe::on_rain(&r, place, min, max, d == "rain:1", &dialogue).await
+            guided::on_rain(&r, place, min, max, d == "rain:1", &dialogue).await
         }
         (
             d @ ("snow:1" | "snow:0"),
@@ -67,8 +67,15 @@ pub async fn handle(
                 max,
                 rain,
                 snow: d == "snow:1",
+                ahead_s: None,
             };
-            subscribe::on_snow(&r, place, limits, &dialogue).await
+            guided::on_snow(&r, place, limits, &dialogue).await
+        }
+        (d, State::SubscribeAhead { place, limits }) if d.starts_with("ahead:") => {
+            match guided::ahead_choice(d) {
+                Some(ahead) => guided::on_ahead(&r, place, limits, ahead, &dialogue).await,
+                None => expired(&r).await,
+            }
         }
         ("confirm", State::SubscribeConfirm { place, limits }) => {
             subscribe::store(&r, &place, limits, &dialogue, &ctx).await

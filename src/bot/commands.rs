@@ -6,7 +6,10 @@ use teloxide::utils::command::BotCommands;
 
 use super::reply::{Replier, replier};
 use super::state::State;
-use super::{BotContext, HandlerResult, MyDialogue, list, register, sla, subscribe, weather_now};
+use super::{
+    BotContext, HandlerResult, MyDialogue, ahead, forecast, guided, list, register, sla, subscribe,
+    weather_now,
+};
 use crate::text::{self, Language, Units, fill};
 
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -18,7 +21,9 @@ pub enum Command {
     Subscribe(String),
     Subscriptions,
     Unsubscribe(String),
+    Ahead(String),
     Weather(String),
+    Forecast(String),
     Language(String),
     Units(String),
     Cancel,
@@ -64,7 +69,9 @@ pub async fn handle(
         Command::Subscribe(args) => subscribe::command(&r, &args, &dialogue, &ctx).await?,
         Command::Subscriptions => list::show(&r, &ctx).await?,
         Command::Unsubscribe(args) => list::unsubscribe(&r, &args, &ctx).await?,
+        Command::Ahead(args) => ahead::set(&r, &args, &ctx).await?,
         Command::Weather(city) => weather_now::show(&r, &city, &ctx).await?,
+        Command::Forecast(city) => forecast::show(&r, &city, &ctx).await?,
         Command::Language(code) => set_language(r, &code, &ctx).await?,
         Command::Units(code) => set_units(&r, &code, &ctx).await?,
         Command::Sla(args) => sla::handle(&r, &args, &ctx).await?,
@@ -142,7 +149,7 @@ pub async fn dialogue_message(
         State::RegisterPassword { username } => {
             register::on_password(&r, &msg, &username, &text, &dialogue, &ctx).await?
         }
-        other => subscribe::on_text(&r, other, &text, &dialogue, &ctx).await?,
+        other => guided::on_text(&r, other, &text, &dialogue, &ctx).await?,
     }
     Ok(())
 }

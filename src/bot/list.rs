@@ -2,7 +2,7 @@
 
 use super::reply::Replier;
 use super::{BotContext, HandlerResult};
-use crate::domain::ChatId;
+use crate::domain::{ChatId, LeadTime};
 use crate::store::Subscription;
 use crate::text::{self, BotTexts, Language, Units, fill};
 
@@ -57,9 +57,13 @@ pub async fn remove(r: &Replier, id: i64, ctx: &BotContext) -> HandlerResult {
     Ok(())
 }
 
-/// "Rome, IT — min 5 °C · max 30 °C · rain".
+/// "Rome, IT — min 5 °C · max 30 °C · ☔ rain · ⏰ heads-up 3h ahead".
 pub fn describe(sub: &Subscription, t: &BotTexts, lang: Language, units: Units) -> String {
     let limits = limits_text(sub.t_min, sub.t_max, sub.rain, sub.snow, t, lang, units);
+    // A stored lead that no longer reads (never written by us) shows as off,
+    // which is also how the alert engine treats it.
+    let lead = sub.ahead_s.and_then(|s| LeadTime::from_secs(s).ok());
+    let limits = format!("{limits} · {}", lead_text(lead, t));
     let paused = if sub.active {
         String::new()
     } else {
@@ -69,6 +73,14 @@ pub fn describe(sub: &Subscription, t: &BotTexts, lang: Language, units: Units) 
         "{} — {limits}{paused}",
         text::place(&sub.city, &sub.country)
     )
+}
+
+/// "⏰ heads-up 3h ahead" or "no heads-up".
+pub fn lead_text(lead: Option<LeadTime>, t: &BotTexts) -> String {
+    match lead {
+        Some(lead) => fill(t.heads_up_on, &[&lead.label()]),
+        None => t.heads_up_off.to_owned(),
+    }
 }
 
 pub fn limits_text(

@@ -2,9 +2,12 @@
 //! handler tree, dialogue states in SQLite. Handlers take a plain `Bot`, so
 //! tests drive the very same tree with `teloxide_tests::MockBot`.
 
+mod ahead;
 mod args;
 mod callbacks;
 mod commands;
+mod forecast;
+mod guided;
 mod list;
 mod membership;
 mod register;

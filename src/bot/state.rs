@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::LeadTime;
 use crate::weather::{Coordinates, Place};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,6 +42,11 @@ pub enum State {
         max: Option<f64>,
         rain: bool,
     },
+    /// Limits are in: how long ahead to warn (off, 1 h, 3 h, …).
+    SubscribeAhead {
+        place: PlaceChoice,
+        limits: Limits,
+    },
     SubscribeConfirm {
         place: PlaceChoice,
         limits: Limits,
@@ -64,6 +70,24 @@ pub struct Limits {
     pub max: Option<f64>,
     pub rain: bool,
     pub snow: bool,
+    /// Heads-up lead time in seconds (`None`: off). Defaulted so a dialogue
+    /// stored before heads-ups existed still reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead_s: Option<i64>,
+}
+
+impl Limits {
+    /// The lead time; a stored value that is no longer valid reads as off.
+    pub fn ahead(&self) -> Option<LeadTime> {
+        self.ahead_s.and_then(|s| LeadTime::from_secs(s).ok())
+    }
+
+    pub fn with_ahead(self, ahead: Option<LeadTime>) -> Self {
+        Self {
+            ahead_s: ahead.map(LeadTime::as_secs),
+            ..self
+        }
+    }
 }
 
 impl From<&Place> for PlaceChoice {
@@ -108,5 +132,43 @@ impl PlaceChoice {
             parts.push(&self.country);
         }
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_stored_before_heads_ups_still_reads() {
+        let old = r#"{"SubscribeConfirm":{"place":{"name":"Rome","country":"IT","region":"Lazio","latitude":41.89,"longitude":12.51},"limits":{"min":5.0,"max":30.0,"rain":true,"snow":false}}}"#;
+        let State::SubscribeConfirm { limits, .. } = serde_json::from_str(old).unwrap() else {
+            panic!("not a confirmation")
+        };
+        assert_eq!((limits.min, limits.ahead()), (Some(5.0), None));
+    }
+
+    #[test]
+    fn the_lead_round_trips() {
+        let lead = LeadTime::parse_optional("3h").unwrap();
+        let limits = Limits {
+            min: None,
+            max: Some(30.0),
+            rain: false,
+            snow: false,
+            ahead_s: None,
+        }
+        .with_ahead(lead);
+        let place = PlaceChoice {
+            name: "Rome".into(),
+            country: "IT".into(),
+            region: None,
+            latitude: 41.89,
+            longitude: 12.51,
+        };
+        let state = State::SubscribeAhead { place, limits };
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
+        assert_eq!(limits.ahead(), lead);
     }
 }

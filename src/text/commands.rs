@@ -38,7 +38,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     },
     CommandInfo {
         name: "subscribe",
-        args: "[city t_min t_max rain snow]",
+        args: "[city t_min t_max rain snow [lead]]",
         en: "watch a city's weather",
         it: "controlla il meteo di una città",
         admin: false,
@@ -58,10 +58,24 @@ pub const COMMANDS: &[CommandInfo] = &[
         admin: false,
     },
     CommandInfo {
+        name: "ahead",
+        args: "<id> <lead|off>",
+        en: "a heads-up before the weather turns",
+        it: "un preavviso prima che il tempo cambi",
+        admin: false,
+    },
+    CommandInfo {
         name: "weather",
         args: "<city>",
         en: "the weather now",
         it: "il meteo adesso",
+        admin: false,
+    },
+    CommandInfo {
+        name: "forecast",
+        args: "<city>",
+        en: "the next 24 hours",
+        it: "le prossime 24 ore",
         admin: false,
     },
     CommandInfo {

@@ -4,6 +4,7 @@
 mod alerts;
 mod bot;
 mod commands;
+mod forecast;
 mod sla;
 
 pub use alerts::{
@@ -12,6 +13,10 @@ pub use alerts::{
 };
 pub use bot::{BotTexts, bot_texts, fill};
 pub use commands::{COMMANDS, CommandInfo, help};
+pub use forecast::{
+    ForecastTexts, block_line, data_age, duration_words, forecast_texts, weather_words,
+    whole_temperature,
+};
 pub use sla::{SlaTexts, sla_texts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -150,3 +150,79 @@ where
         })
         .collect()
 }
+
+/// One hour of a scripted forecast: temperature °C, rain mm, snow cm,
+/// precipitation probability %.
+pub type Hour = (f64, f64, f64, u8);
+
+/// An Open-Meteo forecast answer for one location, shaped like the real one
+/// (`timezone=auto&timeformat=unixtime`): hourly steps from `start` (unix
+/// seconds, a whole hour) and quarter-hour steps for its first hour that
+/// repeat the first hour's temperature, dry.
+pub fn forecast_answer(start: i64, utc_offset: i32, hours: &[Hour]) -> Value {
+    let code = |(_, rain, snow, _): &Hour| {
+        if *snow > 0.0 {
+            73
+        } else if *rain > 0.0 {
+            63
+        } else {
+            1
+        }
+    };
+    let quarters: Vec<i64> = (0..4).map(|q| start + q * 900).collect();
+    json!({
+        "latitude": 41.9, "longitude": 12.5, "generationtime_ms": 0.1,
+        "utc_offset_seconds": utc_offset, "timezone": "Europe/Rome",
+        "timezone_abbreviation": "GMT+1", "elevation": 21.0,
+        "minutely_15": {
+            "time": quarters,
+            "temperature_2m": vec![hours[0].0; 4],
+            "rain": vec![0.0; 4],
+            "snowfall": vec![0.0; 4],
+            "weather_code": vec![code(&hours[0]); 4],
+        },
+        "hourly": {
+            "time": (0..hours.len() as i64).map(|h| start + h * 3600).collect::<Vec<_>>(),
+            "temperature_2m": hours.iter().map(|h| h.0).collect::<Vec<_>>(),
+            "rain": hours.iter().map(|h| h.1).collect::<Vec<_>>(),
+            "showers": vec![0.0; hours.len()],
+            "snowfall": hours.iter().map(|h| h.2).collect::<Vec<_>>(),
+            "precipitation_probability": hours.iter().map(|h| h.3).collect::<Vec<_>>(),
+            "weather_code": hours.iter().map(code).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// The current UTC hour, as unix seconds.
+pub fn this_hour() -> i64 {
+    let now = chrono::Utc::now().timestamp();
+    now - now.rem_euclid(3600)
+}
+
+impl BotRig {
+    /// `/v1/forecast` answers `body` (any point, any number of times).
+    pub async fn forecast(&self, body: Value) {
+        Mock::given(method("GET"))
+            .and(path("/v1/forecast"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&self.weather)
+            .await;
+    }
+
+    /// Stores a series for the cell of `point` as if fetched at `fetched_at`
+    /// (before anything reads the forecasts: they load the store once).
+    pub async fn stored_series(
+        &self,
+        point: meteobot::weather::Coordinates,
+        series: &meteobot::weather::Series,
+    ) {
+        let cell = self.ctx.forecasts.cell_of(point);
+        let row = meteobot::store::SeriesRow {
+            lat_e4: i64::from(cell.lat_e4),
+            lon_e4: i64::from(cell.lon_e4),
+            fetched_at_ms: series.fetched_at.timestamp_millis(),
+            series: serde_json::to_string(series).unwrap(),
+        };
+        self.store.save_series(&[row]).await.unwrap();
+    }
+}

@@ -1,0 +1,281 @@
+//! The guided /subscribe, one question at a time: minimum, maximum, rain,
+//! snow, the heads-up lead time, then a summary to confirm. Every answer —
+//! typed or a button — is checked where it is given, and a bad one leaves
+//! the same question standing.
+
+use super::reply::Replier;
+use super::state::{Limits, PlaceChoice, State};
+use super::subscribe::{chosen, resolve};
+use super::{BotContext, HandlerResult, MyDialogue};
+use crate::bot::list::{lead_text, limits_text};
+use crate::domain::{CityName, LeadTime, Temperature, parse_flag};
+use crate::subscribe::{Watch, parse_ahead};
+use crate::text::fill;
+
+/// The lead-time buttons, in minutes (0: off). Longer or odd leads are typed.
+const AHEAD_CHOICES: [u64; 5] = [0, 60, 180, 720, 1440];
+
+pub async fn ask_min(r: &Replier, place: PlaceChoice, dialogue: &MyDialogue) -> HandlerResult {
+    let buttons = vec![vec![(r.t().no_minimum.to_owned(), "min:none".to_owned())]];
+    let prompt = fill(r.t().ask_min, &[&place.label()]);
+    dialogue.update(State::SubscribeMin { place }).await?;
+    r.ask(prompt, buttons).await?;
+    Ok(())
+}
+
+pub async fn ask_max(
+    r: &Replier,
+    place: PlaceChoice,
+    min: Option<f64>,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
+    let buttons = vec![vec![(r.t().no_maximum.to_owned(), "max:none".to_owned())]];
+    dialogue.update(State::SubscribeMax { place, min }).await?;
+    r.ask(r.t().ask_max, buttons).await?;
+    Ok(())
+}
+
+/// The maximum is in: check it against the minimum, then ask about rain.
+pub async fn on_max(
+    r: &Replier,
+    place: PlaceChoice,
+    min: Option<f64>,
+    max: Option<f64>,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
+    if let (Some(lo), Some(hi)) = (min, max)
+        && lo >= hi
+    {
+        let why = format!("the minimum ({lo} °C) must be below the maximum ({hi} °C)");
+        r.say(fill(r.t().invalid_value, &[&why])).await?;
+        return Ok(());
+    }
+    dialogue
+        .update(State::SubscribeRain { place, min, max })
+        .await?;
+    r.ask(r.t().ask_rain, yes_no(r, "rain")).await?;
+    Ok(())
+}
+
+pub async fn on_rain(
+    r: &Replier,
+    place: PlaceChoice,
+    min: Option<f64>,
+    max: Option<f64>,
+    rain: bool,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
+    dialogue
+        .update(State::SubscribeSnow {
+            place,
+            min,
+            max,
+            rain,
+        })
+        .await?;
+    r.ask(r.t().ask_snow, yes_no(r, "snow")).await?;
+    Ok(())
+}
+
+/// The limits are complete: start over when there is nothing to watch, else
+/// ask for the heads-up lead time.
+pub async fn on_snow(
+    r: &Replier,
+    place: PlaceChoice,
+    limits: Limits,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
+    if Watch::new(limits.min, limits.max, limits.rain, limits.snow).is_err() {
+        r.say(r.t().nothing_to_watch).await?;
+        return ask_min(r, place, dialogue).await;
+    }
+    dialogue
+        .update(State::SubscribeAhead { place, limits })
+        .await?;
+    r.ask(r.t().ask_ahead, ahead_buttons(r)).await?;
+    Ok(())
+}
+
+/// Last answer: summarise and ask for confirmation.
+pub async fn on_ahead(
+    r: &Replier,
+    place: PlaceChoice,
+    limits: Limits,
+    ahead: Option<LeadTime>,
+    dialogue: &MyDialogue,
+) -> HandlerResult {
+    let limits = limits.with_ahead(ahead);
+    let summary = format!(
+        "{}\n{}",
+        limits_text(
+            limits.min,
+            limits.max,
+            limits.rain,
+            limits.snow,
+            r.t(),
+            r.lang,
+            r.units,
+        ),
+        lead_text(limits.ahead(), r.t())
+    );
+    let prompt = fill(r.t().summary, &[&place.label(), &summary]);
+    dialogue
+        .update(State::SubscribeConfirm { place, limits })
+        .await?;
+    r.ask(prompt, confirm_cancel(r)).await?;
+    Ok(())
+}
+
+/// The lead a button stands for: `ahead:off` or `ahead:<minutes>` of the
+/// offered ones; anything else is a stale or forged button.
+pub fn ahead_choice(data: &str) -> Option<Option<LeadTime>> {
+    let minutes: u64 = match data.strip_prefix("ahead:")? {
+        "off" => return Some(None),
+        m => m.parse().ok()?,
+    };
+    if !AHEAD_CHOICES.contains(&minutes) || minutes == 0 {
+        return None;
+    }
+    LeadTime::parse_optional(&minutes.to_string()).ok()
+}
+
+fn ahead_buttons(r: &Replier) -> Vec<Vec<(String, String)>> {
+    let row = AHEAD_CHOICES
+        .iter()
+        .map(|&minutes| match minutes {
+            0 => (r.t().no_heads_up.to_owned(), "ahead:off".to_owned()),
+            m => (format!("{} h", m / 60), format!("ahead:{m}")),
+        })
+        .collect();
+    vec![row]
+}
+
+pub fn confirm_cancel(r: &Replier) -> Vec<Vec<(String, String)>> {
+    vec![vec![
+        (r.t().confirm.to_owned(), "confirm".to_owned()),
+        (r.t().cancel.to_owned(), "cancel".to_owned()),
+    ]]
+}
+
+fn yes_no(r: &Replier, what: &str) -> Vec<Vec<(String, String)>> {
+    vec![vec![
+        (r.t().yes.to_owned(), format!("{what}:1")),
+        (r.t().no.to_owned(), format!("{what}:0")),
+    ]]
+}
+
+/// A typed answer inside the subscribe dialogue.
+pub async fn on_text(
+    r: &Replier,
+    state: State,
+    text: &str,
+    dialogue: &MyDialogue,
+    ctx: &BotContext,
+) -> HandlerResult {
+    let invalid = |e: crate::domain::ParseError| fill(r.t().invalid_value, &[&e.to_string()]);
+    match state {
+        State::SubscribeCity => match CityName::parse(text) {
+            Ok(city) => resolve(r, &city, None, dialogue, ctx).await?,
+            Err(e) => {
+                r.say(invalid(e)).await?;
+            }
+        },
+        State::SubscribeMin { place } => match Temperature::parse_optional(text) {
+            Ok(min) => ask_max(r, place, min.map(Temperature::celsius), dialogue).await?,
+            Err(e) => {
+                r.say(invalid(e)).await?;
+            }
+        },
+        State::SubscribeMax { place, min } => match Temperature::parse_optional(text) {
+            Ok(max) => on_max(r, place, min, max.map(Temperature::celsius), dialogue).await?,
+            Err(e) => {
+                r.say(invalid(e)).await?;
+            }
+        },
+        State::SubscribeRain { place, min, max } => match parse_flag(text) {
+            Ok(rain) => on_rain(r, place, min, max, rain, dialogue).await?,
+            Err(_) => {
+                r.ask(r.t().answer_yes_no, yes_no(r, "rain")).await?;
+            }
+        },
+        State::SubscribeSnow {
+            place,
+            min,
+            max,
+            rain,
+        } => match parse_flag(text) {
+            Ok(snow) => {
+                let limits = Limits {
+                    min,
+                    max,
+                    rain,
+                    snow,
+                    ahead_s: None,
+                };
+                on_snow(r, place, limits, dialogue).await?
+            }
+            Err(_) => {
+                r.ask(r.t().answer_yes_no, yes_no(r, "snow")).await?;
+            }
+        },
+        State::SubscribeAhead { place, limits } => match parse_ahead(Some(text)) {
+            Ok(ahead) => on_ahead(r, place, limits, ahead, dialogue).await?,
+            Err(e) => {
+                r.ask(invalid(e), ahead_buttons(r)).await?;
+            }
+        },
+        State::SubscribePlace { places, watch, .. } => {
+            // A typed choice: the number of a button or the exact label.
+            let pick = text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .or_else(|| {
+                    places
+                        .iter()
+                        .position(|p| p.label().eq_ignore_ascii_case(text.trim()))
+                });
+            match pick.and_then(|i| places.get(i).cloned()) {
+                Some(place) => chosen(r, place, watch, dialogue, ctx).await?,
+                None => match CityName::parse(text) {
+                    // Another name altogether: look it up instead.
+                    Ok(city) => resolve(r, &city, watch, dialogue, ctx).await?,
+                    Err(e) => {
+                        r.say(invalid(e)).await?;
+                    }
+                },
+            }
+        }
+        State::SubscribeConfirm { .. } => {
+            r.ask(r.t().answer_yes_no, confirm_cancel(r)).await?;
+        }
+        State::Idle | State::RegisterUsername { .. } | State::RegisterPassword { .. } => {
+            r.say(r.t().unknown).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_offered_buttons_count() {
+        assert_eq!(ahead_choice("ahead:off"), Some(None));
+        let hours = |d: &str| ahead_choice(d).map(|l| l.map(|l| l.as_secs() / 3600));
+        assert_eq!(hours("ahead:60"), Some(Some(1)));
+        assert_eq!(hours("ahead:1440"), Some(Some(24)));
+        for stale in [
+            "ahead:0",
+            "ahead:61",
+            "ahead:-60",
+            "ahead:",
+            "ahead:99999999999",
+            "x",
+        ] {
+            assert_eq!(ahead_choice(stale), None, "{stale}");
+        }
+    }
+}
