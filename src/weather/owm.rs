@@ -1,13 +1,15 @@
 //! OpenWeatherMap (API key in the `appid` query parameter): geocoding via
 //! `/geo/1.0/direct`, current weather one point per request (the free API has
-//! no batch endpoint), a few requests in flight at once.
+//! no batch endpoint), forecast series from `/data/2.5/forecast` plus the
+//! current weather (see `forecast`), a few requests in flight at once.
+
+mod forecast;
 
 use std::future::Future;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use reqwest::{Client, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -73,6 +75,15 @@ impl OpenWeatherMap {
     }
 
     fn weather_url(&self, point: Coordinates) -> Url {
+        self.point_url("data/2.5/weather", point)
+    }
+
+    /// The 5 day / 3 hour forecast.
+    fn forecast_url(&self, point: Coordinates) -> Url {
+        self.point_url("data/2.5/forecast", point)
+    }
+
+    fn point_url(&self, path: &str, point: Coordinates) -> Url {
         let lat = format!("{:.4}", point.latitude);
         let lon = format!("{:.4}", point.longitude);
         // Without `units=metric` the temperature would come in Kelvin.
@@ -81,7 +92,7 @@ impl OpenWeatherMap {
             ("lon", lon.as_str()),
             ("units", "metric"),
         ];
-        self.keyed_url("data/2.5/weather", &params)
+        self.keyed_url(path, &params)
     }
 
     /// A self-contained request for one point, ready to spawn.
@@ -94,12 +105,75 @@ impl OpenWeatherMap {
         let url = self.weather_url(point);
         let pacer = self.pacer.clone();
         async move {
-            if let Some(pacer) = pacer {
-                pacer.wait().await;
-            }
+            pace(pacer.as_deref()).await;
             let answer = get_json::<CurrentAnswer>(&client, url).await;
             (index, answer.and_then(CurrentAnswer::into_observation))
         }
+    }
+
+    /// The forecast then the current weather for one point, each call paced.
+    /// A failed forecast fails the point (and saves the second call); a
+    /// failed current weather only leaves the series without its fine step.
+    fn forecast_task(
+        &self,
+        index: usize,
+        point: Coordinates,
+    ) -> impl Future<Output = (usize, Result<Series, WeatherError>)> + Send + 'static {
+        let client = self.client.clone();
+        let forecast_url = self.forecast_url(point);
+        let weather_url = self.weather_url(point);
+        let pacer = self.pacer.clone();
+        async move {
+            pace(pacer.as_deref()).await;
+            let outlook = match get_json::<forecast::ForecastAnswer>(&client, forecast_url).await {
+                Ok(outlook) => outlook,
+                Err(err) => return (index, Err(err)),
+            };
+            pace(pacer.as_deref()).await;
+            let current = get_json::<CurrentAnswer>(&client, weather_url).await.ok();
+            (index, forecast::series(outlook, current, Utc::now()))
+        }
+    }
+
+    /// Runs one task per point, at most `MAX_IN_FLIGHT` at once, and gives
+    /// the results in the order of `points`, key scrubbed from every error.
+    async fn run_bounded<T, Task, Fut>(
+        &self,
+        points: &[Coordinates],
+        task: Task,
+    ) -> Vec<Result<T, WeatherError>>
+    where
+        T: Send + 'static,
+        Task: Fn(usize, Coordinates) -> Fut + Send + Sync,
+        Fut: Future<Output = (usize, Result<T, WeatherError>)> + Send + 'static,
+    {
+        let mut results: Vec<Option<Result<T, WeatherError>>> =
+            points.iter().map(|_| None).collect();
+        let mut queue = points.iter().copied().enumerate();
+        // A JoinSet aborts its tasks when dropped, so a cancelled poll does
+        // not leave requests running behind it.
+        let mut in_flight = JoinSet::new();
+        for (index, point) in queue.by_ref().take(MAX_IN_FLIGHT) {
+            in_flight.spawn(task(index, point));
+        }
+        while let Some(joined) = in_flight.join_next().await {
+            // A task that panicked loses its index; its slot stays empty below.
+            if let Ok((index, result)) = joined {
+                results[index] = Some(result);
+            }
+            if let Some((index, point)) = queue.next() {
+                in_flight.spawn(task(index, point));
+            }
+        }
+        results
+            .into_iter()
+            .map(|slot| {
+                let result = slot.unwrap_or_else(|| {
+                    Err(WeatherError::Network("the request task failed".into()))
+                });
+                result.map_err(|err| self.hide_key(err))
+            })
+            .collect()
     }
 
     /// Last line of defence: the key is scrubbed from any text an upstream
@@ -137,9 +211,7 @@ impl WeatherProvider for OpenWeatherMap {
             "geo/1.0/direct",
             &[("q", query), ("limit", GEOCODING_RESULTS)],
         );
-        if let Some(pacer) = &self.pacer {
-            pacer.wait().await;
-        }
+        pace(self.pacer.as_deref()).await;
         let matches: Vec<GeoMatch> = get_json(&self.client, url)
             .await
             .map_err(|err| self.hide_key(err))?;
@@ -155,40 +227,19 @@ impl WeatherProvider for OpenWeatherMap {
     }
 
     async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
-        // TODO(helper): /data/2.5/forecast + /data/2.5/weather series.
-        points
-            .iter()
-            .map(|_| Err(malformed(&"forecast not implemented yet")))
-            .collect()
+        self.run_bounded(points, |index, point| self.forecast_task(index, point))
+            .await
     }
 
     async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
-        let mut results: Vec<Option<Result<Observation, WeatherError>>> = vec![None; points.len()];
-        let mut queue = points.iter().copied().enumerate();
-        // A JoinSet aborts its tasks when dropped, so a cancelled poll does
-        // not leave requests running behind it.
-        let mut in_flight = JoinSet::new();
-        for (index, point) in queue.by_ref().take(MAX_IN_FLIGHT) {
-            in_flight.spawn(self.observe_task(index, point));
-        }
-        while let Some(joined) = in_flight.join_next().await {
-            // A task that panicked loses its index; its slot stays empty below.
-            if let Ok((index, result)) = joined {
-                results[index] = Some(result);
-            }
-            if let Some((index, point)) = queue.next() {
-                in_flight.spawn(self.observe_task(index, point));
-            }
-        }
-        results
-            .into_iter()
-            .map(|slot| {
-                let result = slot.unwrap_or_else(|| {
-                    Err(WeatherError::Network("the request task failed".into()))
-                });
-                result.map_err(|err| self.hide_key(err))
-            })
-            .collect()
+        self.run_bounded(points, |index, point| self.observe_task(index, point))
+            .await
+    }
+}
+
+async fn pace(pacer: Option<&Pacer>) {
+    if let Some(pacer) = pacer {
+        pacer.wait().await;
     }
 }
 
@@ -249,6 +300,9 @@ struct CurrentAnswer {
     rain: Option<Precipitation>,
     snow: Option<Precipitation>,
     dt: i64,
+    /// The place's offset from UTC, seconds.
+    #[serde(default)]
+    timezone: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -258,16 +312,22 @@ struct Main {
 
 #[derive(Deserialize)]
 struct Condition {
+    /// The condition id (500 "light rain"); mapped onto a WMO code.
+    #[serde(default)]
+    id: Option<i64>,
     main: String,
     #[serde(default)]
     description: String,
 }
 
-/// `rain` / `snow` blocks appear only when it falls, with `1h` and/or `3h`.
+/// `rain` / `snow` blocks appear only when it falls, with `1h` and/or `3h`
+/// (mm; for snow, mm of water).
 #[derive(Deserialize)]
 struct Precipitation {
     #[serde(rename = "1h")]
     last_hour: Option<f64>,
+    #[serde(rename = "3h")]
+    last_3_hours: Option<f64>,
 }
 
 impl CurrentAnswer {
