@@ -231,13 +231,20 @@ async fn a_bad_lead_time_is_400_and_nothing_is_stored() {
             "{ahead}: {message}"
         );
     }
-    let (status, body) = app
-        .post_json(
-            &path,
-            json!({ "city_name": "Rome", "rain": 1, "ahead": 5000 }),
-        )
-        .await;
-    assert_eq!(status, 400, "{body}");
+    // Minutes over 48 h, and JSON values that are no lead time at all.
+    for ahead in [json!(5000), json!(true), json!(false), json!([60])] {
+        let (status, body) = app
+            .post_json(
+                &path,
+                json!({ "city_name": "Rome", "rain": true, "ahead": ahead }),
+            )
+            .await;
+        assert_eq!(
+            (status, body["state"].clone()),
+            (400, json!(1)),
+            "{ahead}: {body}"
+        );
+    }
     assert!(app.subscriptions(&token).await.is_empty());
 }
 

@@ -100,7 +100,9 @@ fn from_json(bytes: &[u8]) -> Result<Fields, ApiError> {
         let text = match value {
             Value::Null => continue,
             Value::String(s) => s,
-            Value::Bool(b) => if b { "1" } else { "0" }.to_owned(),
+            // Spelled out, not 1/0: flags read either way, but a number field
+            // (a lead time in minutes, a chat id) must not take `true` for 1.
+            Value::Bool(b) => b.to_string(),
             Value::Number(n) => n.to_string(),
             Value::Array(_) | Value::Object(_) => {
                 return Err(ApiError::invalid(format!(
@@ -128,7 +130,7 @@ mod tests {
         let f = from_json(br#"{"a":"x","b":2.5,"c":true,"d":null}"#).unwrap();
         assert_eq!(
             (f.get("a"), f.get("b"), f.get("c"), f.get("d")),
-            (Some("x"), Some("2.5"), Some("1"), None)
+            (Some("x"), Some("2.5"), Some("true"), None)
         );
         assert!(from_json(b"[1]").is_err());
         assert!(from_json(b"{\"a\":{}}").is_err());
