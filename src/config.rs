@@ -328,7 +328,9 @@ fn parse_grid(raw: &str) -> Result<f64, ConfigError> {
         Ok(step) if (MIN_GRID_DEGREES..=MAX_GRID_DEGREES).contains(&step) => Ok(step),
         _ => Err(bad(
             "WEATHER_GRID",
-            format!("'{raw}' is not a grid step in degrees between {MIN_GRID_DEGREES} and {MAX_GRID_DEGREES} (e.g. 0.05)"),
+            format!(
+                "'{raw}' is not a grid step in degrees between {MIN_GRID_DEGREES} and {MAX_GRID_DEGREES} (e.g. 0.05)"
+            ),
         )),
     }
 }
@@ -500,12 +502,16 @@ mod tests {
             ("--weather-grid", "5", "WEATHER_GRID"),
             ("--weather-grid", "NaN", "WEATHER_GRID"),
             ("--weather-daily-budget", "0", "WEATHER_DAILY_BUDGET"),
-            ("--weather-daily-budget", "-5", "WEATHER_DAILY_BUDGET"),
+            ("--weather-daily-budget", "1.5", "WEATHER_DAILY_BUDGET"),
             ("--weather-max-age", "0s", "WEATHER_MAX_AGE"),
             ("--heads-up-probability", "0", "HEADS_UP_PROBABILITY"),
             ("--heads-up-probability", "101", "HEADS_UP_PROBABILITY"),
         ] {
-            assert_eq!(config(&[flag, value]).unwrap_err().variable, variable, "{flag} {value}");
+            assert_eq!(
+                config(&[flag, value]).unwrap_err().variable,
+                variable,
+                "{flag} {value}"
+            );
         }
     }
 

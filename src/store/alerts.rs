@@ -59,6 +59,8 @@ pub struct EpisodeChange {
 /// Rows per multi-row statement: 6 columns × 5,000 stays below SQLite's
 /// 32,766 bound parameters.
 const BATCH: usize = 5000;
+/// Outbox rows have 7 columns: 4,000 × 7 = 28,000 parameters.
+const MESSAGE_BATCH: usize = 4000;
 
 impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
@@ -143,7 +145,7 @@ impl Store {
                 .context("deleting alert episodes")?;
             statements += 1;
         }
-        for chunk in messages.chunks(BATCH) {
+        for chunk in messages.chunks(MESSAGE_BATCH) {
             insert_messages(chunk, now_ms)
                 .build()
                 .execute(&mut *tx)
