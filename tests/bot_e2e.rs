@@ -212,6 +212,8 @@ async fn a_restart_mid_dialogue_continues_the_dialogue_from_sqlite() {
     ada.presses("rain:0");
     ada.expect("Alert me when it snows?").await;
     ada.presses("snow:0");
+    ada.expect("Shall I warn you ahead").await;
+    ada.presses("ahead:off");
     ada.expect("Please confirm:").await;
     ada.presses("confirm");
     ada.expect("✅ Subscribed #1: Rome").await;
@@ -228,7 +230,7 @@ async fn a_restart_mid_dialogue_continues_the_dialogue_from_sqlite() {
         ("Rome", Some(5.0), Some(30.0), false, false)
     );
     // Each button press was answered (no spinner left on the user's client).
-    assert_eq!(telegram.answered_callbacks().len(), 3);
+    assert_eq!(telegram.answered_callbacks().len(), 4);
     second.stop().await;
 }
 
