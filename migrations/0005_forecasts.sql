@@ -69,3 +69,24 @@ DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_pending_by_chat ON outbox (chat_id, id) WHERE status = 'pending';
 CREATE INDEX outbox_pending_due ON outbox (next_attempt_at_ms) WHERE status = 'pending';
+
+-- A counter bumped by every change to what the poller reads (subscriptions,
+-- and chats for reachability, language and units), so the poller can keep
+-- its copy in memory and re-read only after a change.
+CREATE TABLE watch_generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO watch_generation (id, value) VALUES (1, 0);
+CREATE TRIGGER watch_subscriptions_insert AFTER INSERT ON subscriptions
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER watch_subscriptions_update AFTER UPDATE ON subscriptions
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER watch_subscriptions_delete AFTER DELETE ON subscriptions
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER watch_chats_insert AFTER INSERT ON chats
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER watch_chats_update AFTER UPDATE ON chats
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER watch_chats_delete AFTER DELETE ON chats
+    BEGIN UPDATE watch_generation SET value = value + 1 WHERE id = 1; END;

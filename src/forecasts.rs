@@ -91,6 +91,9 @@ struct Inner {
     spending: Mutex<()>,
     /// Inside a rate-limit episode (told once, cleared by a good refresh).
     limited: std::sync::Mutex<bool>,
+    /// A new episode not yet reported by `refresh` (one an on-demand read
+    /// met): the poller tells the admins of every episode, whoever met it.
+    untold: std::sync::Mutex<Option<RateLimit>>,
     /// The last interval warned about as longer than the max age.
     warned_interval: std::sync::Mutex<Duration>,
 }
@@ -116,6 +119,7 @@ impl Forecasts {
                 cache: RwLock::new(None),
                 spending: Mutex::new(()),
                 limited: std::sync::Mutex::new(false),
+                untold: std::sync::Mutex::new(None),
                 warned_interval: std::sync::Mutex::new(Duration::ZERO),
             }),
         }
@@ -257,6 +261,9 @@ impl Forecasts {
                 self.end_episode();
             }
         }
+        if let Some(untold) = self.inner.untold.lock().expect("episode lock").take() {
+            report.rate_limited = Some(untold);
+        }
         self.update_gauges(cells, plan.interval, now).await?;
         self.prune(cells, now).await?;
         Ok(report)
@@ -371,11 +378,15 @@ impl Forecasts {
                 "the weather provider's rate limit was reached: refreshes stop until then, \
                  alerts go on from the stored series");
         }
-        Ok(RateLimit {
+        let limit = RateLimit {
             window,
             until,
             new_episode,
-        })
+        };
+        if new_episode {
+            *self.inner.untold.lock().expect("episode lock") = Some(limit);
+        }
+        Ok(limit)
     }
 
     /// Says once per interval change when the budget stretches refreshes

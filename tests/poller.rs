@@ -701,7 +701,6 @@ async fn no_subscriptions_means_no_request() {
 /// then keeps the poller from meeting the limit itself, and only a poller's
 /// refresh writes notices.
 #[tokio::test]
-#[ignore = "bug: a rate limit first met by Forecasts::for_point is never told to the admins"]
 async fn a_rate_limit_met_by_an_on_demand_read_is_told_to_the_admins_too() {
     let rig = rig().await;
     rig.subscribe(7, ROME, max(30.0)).await;

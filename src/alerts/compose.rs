@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::rules::{Condition, Rule};
 use super::state::Happening;
-use crate::text::{self, Expected, Language, Units, When};
+use crate::text::{self, Crossing, Expected, Language, Units, When};
 
 /// Who reads it and where it is about.
 #[derive(Debug, Clone, Copy)]
@@ -67,9 +67,12 @@ pub fn compose(
                     let hot = *condition == Condition::Hot;
                     let limit = if hot { rule.t_max } else { rule.t_min }.unwrap_or(hit.peak_c);
                     let when = when(hit.peak_at, now, who.offset);
-                    text::temperature_heads_up(
-                        city, country, hot, hit.peak_c, limit, &when, lang, units,
-                    )
+                    let crossing = Crossing {
+                        hot,
+                        peak_c: hit.peak_c,
+                        limit_c: limit,
+                    };
+                    text::temperature_heads_up(city, country, crossing, &when, lang, units)
                 }
             };
             lines.push(line);

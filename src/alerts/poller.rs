@@ -18,7 +18,7 @@ use super::state::Episode;
 use crate::forecasts::{Forecasts, RateLimit};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
-use crate::store::{EpisodeChange, EpisodeRow, MessageContext, NewMessage, Store, Watched};
+use crate::store::{EpisodeChange, EpisodeRow, NewMessage, Store, Watched};
 use crate::text::{self, Language, Units};
 use crate::weather::grid::Cell;
 use crate::weather::{Coordinates, Sample, Series};
@@ -62,6 +62,20 @@ pub struct Poller {
     settings: PollerSettings,
     /// Pinged after messages were written, so the notifier starts at once.
     wake: Arc<Notify>,
+    /// What is watched, kept between cycles (see [`Watching`]).
+    watching: tokio::sync::Mutex<Option<Watching>>,
+}
+
+/// The subscriptions and episodes as of a `watch_generation`. Reading 100,000
+/// subscriptions costs a few hundred milliseconds, so they are re-read only
+/// when a subscription or chat changed; the episodes are written only by the
+/// poller, so its own writes keep this copy true (a failed write drops it).
+struct Watching {
+    generation: i64,
+    watched: Vec<Watched>,
+    cell_of: Vec<Cell>,
+    cells: Vec<Cell>,
+    episodes: HashMap<(i64, Condition), Episode>,
 }
 
 /// The weather a cell's subscriptions are judged against.
@@ -84,30 +98,75 @@ impl Poller {
             metrics,
             settings,
             wake,
+            watching: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The watched subscriptions, re-read when the generation moved. The
+    /// generation is read first: a change racing the read moves it again.
+    async fn watching<'a>(
+        &self,
+        slot: &'a mut Option<Watching>,
+    ) -> anyhow::Result<(&'a mut Watching, usize)> {
+        let generation = self.store.watch_generation().await?;
+        let mut statements = 1;
+        if slot.as_ref().is_none_or(|w| w.generation != generation) {
+            let watched = self.store.watched_subscriptions().await?;
+            let episodes = self.episodes().await?;
+            statements += 2;
+            let cell_of: Vec<Cell> = watched
+                .iter()
+                .map(|w| {
+                    self.forecasts.cell_of(Coordinates {
+                        latitude: w.latitude,
+                        longitude: w.longitude,
+                    })
+                })
+                .collect();
+            let mut cells = cell_of.clone();
+            cells.sort_unstable();
+            cells.dedup();
+            *slot = Some(Watching {
+                generation,
+                watched,
+                cell_of,
+                cells,
+                episodes,
+            });
+        }
+        Ok((slot.as_mut().expect("filled above"), statements))
     }
 
     /// One cycle at time `now`. A failed refresh costs only its cells'
     /// freshness; only a store failure is an error.
     pub async fn poll_once(&self, now: DateTime<Utc>) -> anyhow::Result<PollReport> {
         let started = Instant::now();
-        let watched = self.store.watched_subscriptions().await?;
-        let episodes = self.episodes().await?;
-        let cell_of: Vec<Cell> = watched
-            .iter()
-            .map(|w| {
-                self.forecasts.cell_of(Coordinates {
-                    latitude: w.latitude,
-                    longitude: w.longitude,
-                })
-            })
-            .collect();
-        let mut cells = cell_of.clone();
-        cells.sort_unstable();
-        cells.dedup();
+        let mut slot = self.watching.lock().await;
+        let result = self.cycle(&mut slot, now, started).await;
+        if result.is_err() {
+            // A write may have failed half-way: trust only the store next time.
+            *slot = None;
+        }
+        result
+    }
+
+    async fn cycle(
+        &self,
+        slot: &mut Option<Watching>,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> anyhow::Result<PollReport> {
+        let (watching, read_statements) = self.watching(slot).await?;
+        let Watching {
+            watched,
+            cell_of,
+            cells,
+            episodes,
+            ..
+        } = watching;
         let read = started.elapsed();
 
-        let refresh = self.forecasts.refresh(&cells, now).await?;
+        let refresh = self.forecasts.refresh(cells, now).await?;
         let mut notices = Vec::new();
         if let Some(limit) = refresh.rate_limited.filter(|l| l.new_episode) {
             notices = self.rate_limit_notices(&limit, now);
@@ -141,14 +200,14 @@ impl Poller {
             locations: cells.len(),
             refreshed: refresh.fetched,
             failed_locations: refresh.failed,
-            statements: 2,
+            statements: read_statements,
             read,
             fetch,
             ..PollReport::default()
         };
         let mut changes = Vec::new();
-        let mut told = Vec::new();
-        for (w, cell) in watched.iter().zip(&cell_of) {
+        let mut messages = notices;
+        for (w, cell) in watched.iter().zip(cell_of.iter()) {
             let Some(j) = judgeable.get(cell) else {
                 report.stale += 1;
                 continue;
@@ -161,42 +220,23 @@ impl Poller {
             let previous = |c: Condition| episodes.get(&(w.id, c)).copied().unwrap_or_default();
             let d = decide(&rule, lead, previous, &j.series, &j.sample, now, settings);
             changes.extend(d.changes.iter().map(|(c, e)| episode_change(w.id, *c, e)));
-            if !d.happenings.is_empty() {
-                told.push((w, rule, d, j));
-            }
-        }
-        let ids: Vec<i64> = told.iter().map(|(w, ..)| w.id).collect();
-        let contexts: HashMap<i64, MessageContext> = self
-            .store
-            .message_contexts(&ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        report.statements += ids.len().div_ceil(5000);
-        let mut messages = notices;
-        for (w, rule, d, j) in &told {
-            let Some(ctx) = contexts.get(&w.id) else {
+            if d.happenings.is_empty() {
                 continue;
-            };
+            }
             let who = Audience {
-                city: &ctx.city,
-                country: &ctx.country,
-                lang: ctx
+                city: &w.city,
+                country: &w.country,
+                lang: w
                     .language
                     .as_deref()
                     .map(Language::from_code)
                     .unwrap_or_default(),
-                units: ctx
-                    .units
-                    .as_deref()
-                    .map(Units::from_code)
-                    .unwrap_or_default(),
+                units: w.units.as_deref().map(Units::from_code).unwrap_or_default(),
                 offset: j.series.local_offset(),
             };
             let temperature = j.sample.temperature_c;
             if let Some((kind, text)) =
-                compose(&who, rule, &d.happenings, temperature, d.still_active, now)
+                compose(&who, &rule, &d.happenings, temperature, d.still_active, now)
             {
                 messages.push(NewMessage {
                     chat_id: w.chat_id,
@@ -215,6 +255,21 @@ impl Poller {
             .store
             .apply_alert_changes(&changes, &messages, now.timestamp_millis())
             .await?;
+        // Committed: the kept copy follows.
+        for change in &changes {
+            let Some(condition) = Condition::from_code(change.condition) else {
+                continue;
+            };
+            let key = (change.subscription_id, condition);
+            match &change.row {
+                Some(row) => {
+                    episodes.insert(key, episode_of(row));
+                }
+                None => {
+                    episodes.remove(&key);
+                }
+            }
+        }
         report.write = started.elapsed() - read - fetch - report.decide;
 
         for m in &messages {
@@ -255,7 +310,6 @@ impl Poller {
     }
 
     async fn episodes(&self) -> anyhow::Result<HashMap<(i64, Condition), Episode>> {
-        let at = |secs: Option<i64>| secs.and_then(|s| DateTime::from_timestamp(s, 0));
         Ok(self
             .store
             .alert_episodes()
@@ -263,12 +317,7 @@ impl Poller {
             .into_iter()
             .filter_map(|row| {
                 let condition = Condition::from_code(&row.condition)?;
-                let episode = Episode {
-                    since: at(row.since),
-                    last_notified: at(row.last_notified_at),
-                    heads_up_start: at(row.heads_up_start),
-                };
-                Some(((row.subscription_id, condition), episode))
+                Some(((row.subscription_id, condition), episode_of(&row)))
             })
             .collect())
     }
@@ -287,6 +336,15 @@ impl Poller {
                 dedup_key: format!("rate_limit:{chat}:{}", now.timestamp_millis()),
             })
             .collect()
+    }
+}
+
+fn episode_of(row: &EpisodeRow) -> Episode {
+    let at = |secs: Option<i64>| secs.and_then(|s| DateTime::from_timestamp(s, 0));
+    Episode {
+        since: at(row.since),
+        last_notified: at(row.last_notified_at),
+        heads_up_start: at(row.heads_up_start),
     }
 }
 

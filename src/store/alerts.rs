@@ -8,9 +8,9 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{NewMessage, Store};
 
-/// An active subscription of a reachable chat: only what the poller judges
-/// by (this is read for every subscription on every cycle, so it stays
-/// lean; names are fetched for messages only).
+/// An active subscription of a reachable chat, with what its messages need
+/// (place name, the chat's language and units). The poller keeps these in
+/// memory and re-reads them only when `watch_generation` moved.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Watched {
     pub id: i64,
@@ -23,6 +23,10 @@ pub struct Watched {
     pub snow: bool,
     /// Heads-up lead time in seconds; `None`: off.
     pub ahead_s: Option<i64>,
+    pub city: String,
+    pub country: String,
+    pub language: Option<String>,
+    pub units: Option<String>,
 }
 
 /// An episode in progress (or announced) of one condition of a
@@ -35,17 +39,6 @@ pub struct EpisodeRow {
     pub since: Option<i64>,
     pub last_notified_at: Option<i64>,
     pub heads_up_start: Option<i64>,
-}
-
-/// What a message about a subscription needs: its place and the chat's
-/// language and units.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct MessageContext {
-    pub id: i64,
-    pub city: String,
-    pub country: String,
-    pub language: Option<String>,
-    pub units: Option<String>,
 }
 
 /// One condition's new state: `row: None` deletes it (nothing going on).
@@ -66,10 +59,10 @@ impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
         sqlx::query_as::<_, Watched>(
             "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
-                    s.ahead_s
+                    s.ahead_s, s.city, s.country, c.language, c.units
              FROM subscriptions s
-             WHERE s.active = 1
-               AND s.chat_id NOT IN (SELECT chat_id FROM chats WHERE active = 0)",
+             LEFT JOIN chats c ON c.chat_id = s.chat_id
+             WHERE s.active = 1 AND (c.active IS NULL OR c.active = 1)",
         )
         .fetch_all(&self.pool)
         .await
@@ -87,29 +80,12 @@ impl Store {
         .context("reading alert episodes")
     }
 
-    /// Place names and chat preferences of these subscriptions (missing ids
-    /// are simply absent from the answer).
-    pub async fn message_contexts(&self, ids: &[i64]) -> anyhow::Result<Vec<MessageContext>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT s.id, s.city, s.country, c.language, c.units
-                 FROM subscriptions s LEFT JOIN chats c ON c.chat_id = s.chat_id
-                 WHERE s.id IN (",
-            );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            let rows = q
-                .build_query_as::<MessageContext>()
-                .fetch_all(&self.pool)
-                .await
-                .context("reading message contexts")?;
-            out.extend(rows);
-        }
-        Ok(out)
+    /// Bumped by every change to subscriptions or chats (triggers).
+    pub async fn watch_generation(&self) -> anyhow::Result<i64> {
+        sqlx::query_scalar("SELECT value FROM watch_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .context("reading the watch generation")
     }
 
     /// Writes every episode change and every message atomically; returns the
@@ -323,11 +299,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn inactive_chats_are_not_watched() {
+    async fn inactive_chats_are_not_watched_and_changes_move_the_generation() {
         let (store, _dir) = temp_store().await;
+        let g0 = store.watch_generation().await.unwrap();
         subscribe(&store, 1, 41.0).await;
         subscribe(&store, 2, 42.0).await;
+        let g1 = store.watch_generation().await.unwrap();
+        assert!(g1 > g0);
         store.deactivate_chat(2, "blocked").await.unwrap();
+        assert!(store.watch_generation().await.unwrap() > g1);
         let watched = store.watched_subscriptions().await.unwrap();
         assert_eq!(
             watched.iter().map(|w| w.chat_id).collect::<Vec<_>>(),

@@ -23,7 +23,7 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use alerts::{EpisodeChange, EpisodeRow, MessageContext, Watched};
+pub use alerts::{EpisodeChange, EpisodeRow, Watched};
 pub use chats::Chat;
 pub use forecasts::{SeriesRow, Spent};
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};

@@ -160,16 +160,28 @@ pub fn precipitation_heads_up(
 
 /// A heads-up for a temperature: "🌡 Rome, IT will reach 36 °C tomorrow
 /// around 14:00 — above your maximum of 30 °C."
+/// A predicted temperature breach: the most extreme value and the limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crossing {
+    /// Above the maximum (else below the minimum).
+    pub hot: bool,
+    pub peak_c: f64,
+    pub limit_c: f64,
+}
+
 pub fn temperature_heads_up(
     city: &str,
     country: &str,
-    hot: bool,
-    peak_c: f64,
-    limit_c: f64,
+    crossing: Crossing,
     when: &When,
     lang: Language,
     units: Units,
 ) -> String {
+    let Crossing {
+        hot,
+        peak_c,
+        limit_c,
+    } = crossing;
     let at = place(city, country);
     let (peak, limit) = (
         temperature(peak_c, lang, units),
@@ -406,9 +418,11 @@ mod tests {
             temperature_heads_up(
                 "Rome",
                 "IT",
-                true,
-                36.0,
-                30.0,
+                Crossing {
+                    hot: true,
+                    peak_c: 36.0,
+                    limit_c: 30.0
+                },
                 &when("14:00", 1, 1500),
                 Language::En,
                 Units::Celsius

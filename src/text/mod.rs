@@ -8,8 +8,9 @@ mod forecast;
 mod sla;
 
 pub use alerts::{
-    Expected, When, alert_text, all_clear_text, breach_text, condition_ended, heads_up_cancelled,
-    precipitation_heads_up, rate_limit_notice, reminder_head, reminder_text, temperature_heads_up,
+    Crossing, Expected, When, alert_text, all_clear_text, breach_text, condition_ended,
+    heads_up_cancelled, precipitation_heads_up, rate_limit_notice, reminder_head, reminder_text,
+    temperature_heads_up,
 };
 pub use bot::{BotTexts, bot_texts, fill};
 pub use commands::{COMMANDS, CommandInfo, help};

@@ -166,9 +166,18 @@ impl WeatherProvider for OpenMeteo {
 
     async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
         let mut series = Vec::with_capacity(points.len());
-        // Sequential, like `current`.
+        // Sequential, like `current`. After a rate-limit answer the other
+        // chunks are not even tried: they would only be refused too.
         for chunk in points.chunks(MAX_POINTS_PER_REQUEST) {
-            series.extend(self.forecast_chunk(chunk).await);
+            let limited = series
+                .last()
+                .and_then(|last: &Result<Series, WeatherError>| last.as_ref().err())
+                .filter(|err| matches!(err, WeatherError::RateLimited { .. }))
+                .cloned();
+            match limited {
+                Some(err) => series.extend(chunk.iter().map(|_| Err(err.clone()))),
+                None => series.extend(self.forecast_chunk(chunk).await),
+            }
         }
         series
     }
