@@ -249,3 +249,18 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn commands_for_another_bot_get_no_answer_and_ours_do() {
+    let rig = bot_rig(vec![]).await;
+    let mut bot = rig.mock(text("/help@otherbot"));
+    bot.dispatch().await;
+    assert!(texts(&bot).is_empty(), "answered: {:?}", texts(&bot));
+    bot.update(text("/subscribe@OtherBot Rome 5 30 no no"));
+    bot.dispatch().await;
+    assert!(texts(&bot).is_empty(), "answered: {:?}", texts(&bot));
+    // Addressed to us (MockBot's username), the command works.
+    bot.update(text("/help@test_bot"));
+    bot.dispatch().await;
+    assert!(!texts(&bot).is_empty());
+}

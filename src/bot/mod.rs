@@ -77,6 +77,13 @@ impl BotContext {
 pub fn schema() -> UpdateHandler<BotError> {
     let messages = Update::filter_message()
         .enter_dialogue::<Message, DialogueStorage, State>()
+        // In a group, `/help@otherbot` is for another bot: not a word from us.
+        .branch(
+            dptree::filter(|m: Message, me: teloxide::types::Me| {
+                addressed_to_another_bot(m.text().unwrap_or_default(), me.username())
+            })
+            .endpoint(|| async { Ok(()) }),
+        )
         .branch(teloxide::filter_command::<Command, _>().endpoint(commands::handle))
         .branch(
             dptree::filter(|m: Message| m.location().is_some()).endpoint(subscribe::on_location),
@@ -90,6 +97,19 @@ pub fn schema() -> UpdateHandler<BotError> {
         .branch(messages)
         .branch(callbacks)
         .branch(membership)
+}
+
+/// Whether `text` is a command addressed to a bot other than `ours`
+/// (`/start@otherbot`); the mention is case-insensitive, as Telegram's.
+pub fn addressed_to_another_bot(text: &str, ours: &str) -> bool {
+    let Some(command) = text.strip_prefix('/') else {
+        return false;
+    };
+    let first = command.split_whitespace().next().unwrap_or_default();
+    match first.split_once('@') {
+        Some((_, mention)) => !mention.eq_ignore_ascii_case(ours),
+        None => false,
+    }
 }
 
 /// Registers the command menu in English (default) and Italian.
@@ -211,4 +231,25 @@ impl ErrorHandler<BotError> for LogHandlerError {
 /// teloxide's `BoxFuture`, spelled without the `futures` crate.
 mod futures_boxed {
     pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addressed_to_another_bot;
+
+    #[test]
+    fn commands_for_other_bots_are_recognised() {
+        assert!(addressed_to_another_bot("/help@otherbot", "meteo_bot"));
+        assert!(addressed_to_another_bot(
+            "/subscribe@OtherBot Rome 5 30",
+            "meteo_bot"
+        ));
+        assert!(!addressed_to_another_bot("/help@Meteo_Bot", "meteo_bot"));
+        assert!(!addressed_to_another_bot("/help", "meteo_bot"));
+        assert!(!addressed_to_another_bot("hello @otherbot", "meteo_bot"));
+        assert!(!addressed_to_another_bot(
+            "/weather Rome @home",
+            "meteo_bot"
+        ));
+    }
 }
