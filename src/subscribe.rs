@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::domain::{
     ChatId, CityName, LeadTime, ParseError, Temperature, TemperatureBand, parse_flag,
 };
-use crate::store::{NewSubscription, Store, Subscription};
+use crate::store::{Insert, NewSubscription, Store, Subscription};
 use crate::weather::{Place, WeatherError, WeatherProvider};
 
 /// More than this many subscriptions per chat is refused.
@@ -127,6 +127,10 @@ pub enum SubscribeError {
     UnknownCity(String),
     #[error("this chat already has {0} subscriptions, the most allowed: remove one first")]
     TooMany(u32),
+    /// The chat already has this subscription (same place and thresholds):
+    /// nothing new was stored, the existing one is the answer.
+    #[error("this subscription exists already (#{})", .0.id)]
+    AlreadySubscribed(Box<Subscription>),
     #[error("the weather service could not look up the city: {0}")]
     Upstream(#[from] WeatherError),
     #[error(transparent)]
@@ -185,13 +189,18 @@ impl Subscriber {
             snow: watch.snow,
             ahead: watch.ahead,
         };
-        let sub = self
+        match self
             .store
-            .insert_subscription(new, MAX_SUBSCRIPTIONS_PER_CHAT)
+            .subscribe(new, MAX_SUBSCRIPTIONS_PER_CHAT)
             .await?
-            .ok_or(SubscribeError::TooMany(MAX_SUBSCRIPTIONS_PER_CHAT))?;
-        tracing::info!(subscription_id = sub.id, chat_id = chat.get(), city = %sub.city, "subscribed");
-        Ok(sub)
+        {
+            Insert::Created(sub) => {
+                tracing::info!(subscription_id = sub.id, chat_id = chat.get(), city = %sub.city, "subscribed");
+                Ok(sub)
+            }
+            Insert::Existing(sub) => Err(SubscribeError::AlreadySubscribed(Box::new(sub))),
+            Insert::LimitReached => Err(SubscribeError::TooMany(MAX_SUBSCRIPTIONS_PER_CHAT)),
+        }
     }
 }
 

@@ -192,6 +192,36 @@ async fn cityevents_also_takes_a_bearer_token_and_post_lists() {
 }
 
 #[tokio::test]
+async fn the_same_subscription_twice_answers_with_the_existing_one() {
+    let app = spawn_app().await;
+    app.geocoding("Rome", &[("Rome", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
+    let token = app.register("dario", 12).await;
+    let subscribe = || {
+        app.client
+            .post(app.url("/cityevents"))
+            .bearer_auth(&token)
+            .json(&json!({ "city_name": "Rome", "max_temp": 30, "rain": 1 }))
+            .send()
+    };
+    let first = subscribe().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = subscribe().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert!(
+        again["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("already subscribed")
+    );
+    let (_, body) = app.post_form("/subscriptions", &[("token", &token)]).await;
+    assert_eq!(body["subscriptions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn an_ambiguous_name_takes_the_most_populous_place() {
     let app = spawn_app().await;
     app.geocoding(

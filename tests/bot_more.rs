@@ -264,3 +264,27 @@ async fn commands_for_another_bot_get_no_answer_and_ours_do() {
     bot.dispatch().await;
     assert!(!texts(&bot).is_empty());
 }
+
+#[tokio::test]
+async fn the_same_subscription_twice_is_said_and_not_stored() {
+    let rig = bot_rig(vec![]).await;
+    rig.places(
+        "Rome",
+        &[("Rome", "Lazio", "IT", 41.89193, 12.51133, 2_318_895)],
+    )
+    .await;
+    let mut bot = rig.mock(text("/subscribe Rome 5 30 yes no"));
+    bot.dispatch().await;
+    bot.update(text("/subscribe Rome 5 30 yes no"));
+    bot.dispatch().await;
+    assert_eq!(
+        last_text(&bot),
+        "You already have this subscription: #1 for Rome, IT. Nothing changed."
+    );
+    let subs = rig
+        .store
+        .subscriptions_of_chat(ChatId::new(chat_id()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(subs.len(), 1);
+}

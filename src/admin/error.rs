@@ -82,7 +82,9 @@ impl From<SubscribeError> for ApiError {
             e @ SubscribeError::UnknownCity(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, 2, e.to_string())
             }
-            e @ SubscribeError::TooMany(_) => Self::new(StatusCode::CONFLICT, 2, e.to_string()),
+            e @ (SubscribeError::TooMany(_) | SubscribeError::AlreadySubscribed(_)) => {
+                Self::new(StatusCode::CONFLICT, 2, e.to_string())
+            }
             SubscribeError::Upstream(w) => upstream(w),
             SubscribeError::Internal(e) => Self::internal(e),
         }

@@ -13,6 +13,7 @@ use super::form::Fields;
 use crate::accounts::Session;
 use crate::domain::{CityName, LeadTime};
 use crate::store::Subscription;
+use crate::subscribe::SubscribeError;
 use crate::subscribe::Watch;
 
 pub fn router() -> Router<AppState> {
@@ -58,14 +59,22 @@ async fn subscribe(
     )
     .and_then(|watch| watch.with_ahead(fields.get("ahead")))
     .map_err(|e| ApiError::invalid(e.0))?;
-    let (sub, _place) = state
+    let (status, sub, message) = match state
         .subscriber
         .subscribe(session.chat_id(), &city, &watch)
-        .await?;
+        .await
+    {
+        Ok((sub, _place)) => (StatusCode::CREATED, sub, "subscribed to"),
+        // A duplicate answers with the subscription that exists (200: nothing created).
+        Err(SubscribeError::AlreadySubscribed(sub)) => {
+            (StatusCode::OK, *sub, "already subscribed to")
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut body = subscription_json(&sub);
     body["state"] = json!(0);
-    body["message"] = json!(format!("subscribed to {}", place_label(&sub)));
-    Ok((StatusCode::CREATED, Json(body)))
+    body["message"] = json!(format!("{message} {}", place_label(&sub)));
+    Ok((status, Json(body)))
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {

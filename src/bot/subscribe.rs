@@ -201,6 +201,15 @@ pub async fn store(
 
 async fn failed(r: &Replier, err: SubscribeError, dialogue: &MyDialogue) -> HandlerResult {
     match err {
+        SubscribeError::AlreadySubscribed(sub) => {
+            dialogue.exit().await?;
+            let place = crate::text::place(&sub.city, &sub.country);
+            r.say(fill(
+                r.t().already_subscribed,
+                &[&sub.id.to_string(), &place],
+            ))
+            .await?;
+        }
         SubscribeError::TooMany(n) => {
             dialogue.exit().await?;
             r.say(fill(r.t().too_many, &[&n.to_string()])).await?;

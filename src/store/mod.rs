@@ -28,7 +28,7 @@ pub use chats::Chat;
 pub use forecasts::{SeriesRow, Spent};
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
 pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert};
-pub use subscriptions::{NewSubscription, Subscription};
+pub use subscriptions::{Insert, NewSubscription, Subscription};
 pub use users::{NewUser, User};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -35,42 +35,109 @@ pub struct NewSubscription<'a> {
     pub ahead: Option<LeadTime>,
 }
 
+/// What `subscribe` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Insert {
+    Created(Subscription),
+    /// The chat already has this subscription (same place and thresholds).
+    Existing(Subscription),
+    LimitReached,
+}
+
+async fn same_subscription(
+    conn: &mut sqlx::SqliteConnection,
+    new: &NewSubscription<'_>,
+) -> anyhow::Result<Option<Subscription>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM subscriptions
+         WHERE chat_id = ? AND latitude = ? AND longitude = ? AND t_min IS ? AND t_max IS ?
+           AND rain = ? AND snow = ?"
+    );
+    sqlx::query_as::<_, Subscription>(&sql)
+        .bind(new.chat_id.get())
+        .bind(new.latitude)
+        .bind(new.longitude)
+        .bind(new.band.min().map(|t| t.celsius()))
+        .bind(new.band.max().map(|t| t.celsius()))
+        .bind(new.rain)
+        .bind(new.snow)
+        .fetch_optional(conn)
+        .await
+        .context("looking for the same subscription")
+}
+
 const COLUMNS: &str = "id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, \
                        active, created_at, ahead_s";
 
 impl Store {
-    /// Inserts unless the chat already has `limit` subscriptions: the count and
-    /// the insert are one statement, so two concurrent requests cannot both
-    /// slip under the limit. `Ok(None)` means the limit was reached.
+    /// Stores a subscription unless the chat already has the same one
+    /// (place and thresholds) or `limit` subscriptions. The answer is given
+    /// only once the transaction committed: the row is read back inside it
+    /// rather than through `INSERT … RETURNING`, whose row can reach the
+    /// caller before the statement (and the commit) finished.
+    pub async fn subscribe(&self, new: NewSubscription<'_>, limit: u32) -> anyhow::Result<Insert> {
+        let mut tx = self.pool.begin().await.context("subscribing: begin")?;
+        if let Some(existing) = same_subscription(&mut tx, &new).await? {
+            tx.commit().await.context("subscribing: commit")?;
+            return Ok(Insert::Existing(existing));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO subscriptions
+                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at,
+                  ahead_s)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12
+             WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?1) < ?11",
+        )
+        .bind(new.chat_id.get())
+        .bind(new.city)
+        .bind(new.country)
+        .bind(new.latitude)
+        .bind(new.longitude)
+        .bind(new.band.min().map(|t| t.celsius()))
+        .bind(new.band.max().map(|t| t.celsius()))
+        .bind(new.rain)
+        .bind(new.snow)
+        .bind(now_unix())
+        .bind(i64::from(limit))
+        .bind(new.ahead.map(LeadTime::as_secs))
+        .execute(&mut *tx)
+        .await;
+        let inserted = match inserted {
+            Ok(done) => done,
+            // The same subscription committed by a concurrent request.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                drop(tx);
+                let existing = same_subscription(&mut *self.pool.acquire().await?, &new)
+                    .await?
+                    .context("a duplicate subscription vanished")?;
+                return Ok(Insert::Existing(existing));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("inserting a subscription")),
+        };
+        if inserted.rows_affected() == 0 {
+            return Ok(Insert::LimitReached);
+        }
+        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE id = ?");
+        let sub = sqlx::query_as::<_, Subscription>(&sql)
+            .bind(inserted.last_insert_rowid())
+            .fetch_one(&mut *tx)
+            .await
+            .context("reading the new subscription")?;
+        tx.commit().await.context("subscribing: commit")?;
+        Ok(Insert::Created(sub))
+    }
+
+    /// [`Store::subscribe`] for callers that only need the row (tests,
+    /// benchmarks): the new or existing subscription, `None` at the limit.
     pub async fn insert_subscription(
         &self,
         new: NewSubscription<'_>,
         limit: u32,
     ) -> anyhow::Result<Option<Subscription>> {
-        let sql = format!(
-            "INSERT INTO subscriptions
-                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at,
-                  ahead_s)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12
-             WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?1) < ?11
-             RETURNING {COLUMNS}"
-        );
-        sqlx::query_as::<_, Subscription>(&sql)
-            .bind(new.chat_id.get())
-            .bind(new.city)
-            .bind(new.country)
-            .bind(new.latitude)
-            .bind(new.longitude)
-            .bind(new.band.min().map(|t| t.celsius()))
-            .bind(new.band.max().map(|t| t.celsius()))
-            .bind(new.rain)
-            .bind(new.snow)
-            .bind(now_unix())
-            .bind(i64::from(limit))
-            .bind(new.ahead.map(LeadTime::as_secs))
-            .fetch_optional(&self.pool)
-            .await
-            .context("inserting a subscription")
+        Ok(match self.subscribe(new, limit).await? {
+            Insert::Created(sub) | Insert::Existing(sub) => Some(sub),
+            Insert::LimitReached => None,
+        })
     }
 
     pub async fn subscriptions_of_chat(
@@ -172,30 +239,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_same_subscription_twice_is_the_existing_one() {
+        let (store, _dir) = temp_store().await;
+        let Insert::Created(first) = store.subscribe(rome(1), 20).await.unwrap() else {
+            panic!("expected a new subscription");
+        };
+        assert_eq!(
+            store.subscribe(rome(1), 20).await.unwrap(),
+            Insert::Existing(first.clone())
+        );
+        // Other thresholds, or another chat, are another subscription.
+        let mut warmer = rome(1);
+        warmer.band = TemperatureBand::new(None, Some(Temperature::new(35.0).unwrap())).unwrap();
+        assert!(matches!(
+            store.subscribe(warmer, 20).await.unwrap(),
+            Insert::Created(_)
+        ));
+        assert!(matches!(
+            store.subscribe(rome(2), 20).await.unwrap(),
+            Insert::Created(_)
+        ));
+        assert_eq!(
+            store
+                .subscriptions_of_chat(ChatId::new(1).unwrap())
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[tokio::test]
     async fn the_limit_is_enforced() {
         let (store, _dir) = temp_store().await;
-        for _ in 0..3 {
-            assert!(
-                store
-                    .insert_subscription(rome(1), 3)
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
+        let at = |chat: i64, max: f64| {
+            let mut new = rome(chat);
+            new.band = TemperatureBand::new(None, Some(Temperature::new(max).unwrap())).unwrap();
+            new
+        };
+        for max in [30.0, 31.0, 32.0] {
+            assert!(matches!(
+                store.subscribe(at(1, max), 3).await.unwrap(),
+                Insert::Created(_)
+            ));
         }
-        assert!(
-            store
-                .insert_subscription(rome(1), 3)
-                .await
-                .unwrap()
-                .is_none()
+        assert_eq!(
+            store.subscribe(at(1, 33.0), 3).await.unwrap(),
+            Insert::LimitReached
         );
-        assert!(
-            store
-                .insert_subscription(rome(2), 3)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(matches!(
+            store.subscribe(at(2, 30.0), 3).await.unwrap(),
+            Insert::Created(_)
+        ));
     }
 }
