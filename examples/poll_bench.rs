@@ -23,9 +23,7 @@ use meteobot::forecasts::{ForecastSettings, Forecasts};
 use meteobot::metrics::Metrics;
 use meteobot::store::{NewSubscription, Store};
 use meteobot::weather::grid::Cell;
-use meteobot::weather::{
-    Coordinates, Observation, Place, Quota, Series, Step, WeatherError, WeatherProvider,
-};
+use meteobot::weather::{Coordinates, Place, Quota, Series, Step, WeatherError, WeatherProvider};
 use tokio::sync::Notify;
 
 /// Every point gets the same flat series at the temperature set between
@@ -67,10 +65,6 @@ impl WeatherProvider for InProcess {
 
     async fn geocode(&self, _query: &str) -> Result<Vec<Place>, WeatherError> {
         Ok(Vec::new())
-    }
-
-    async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
-        points.iter().map(|_| Err(WeatherError::NotFound)).collect()
     }
 
     fn free_quota(&self) -> Quota {

@@ -494,7 +494,7 @@ fn series_row(cell: Cell, series: &Series) -> anyhow::Result<SeriesRow> {
 mod tests {
     use super::*;
     use crate::store::test_support::temp_store;
-    use crate::weather::{Observation, Place, Step};
+    use crate::weather::{Place, Step};
     use async_trait::async_trait;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -513,9 +513,6 @@ mod tests {
         }
         async fn geocode(&self, _: &str) -> Result<Vec<Place>, WeatherError> {
             Ok(Vec::new())
-        }
-        async fn current(&self, p: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
-            p.iter().map(|_| Err(WeatherError::NotFound)).collect()
         }
         fn free_quota(&self) -> Quota {
             Quota {

@@ -13,7 +13,7 @@ pub struct Metrics {
     pub registered_users: IntCounter,
     pub logged_users: IntCounter,
     pub city_requests: IntCounter,
-    /// Weather API response time by provider and call (`geocode`, `current`).
+    /// Weather API response time by provider and call (`geocode`, `forecast`).
     pub api_response_time: HistogramVec,
     /// Weather API failures by provider and error kind.
     pub weather_errors: IntCounterVec,

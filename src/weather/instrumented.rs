@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{Coordinates, Observation, Place, Quota, Series, WeatherError, WeatherProvider};
+use super::{Coordinates, Place, Quota, Series, WeatherError, WeatherProvider};
 use crate::metrics::Metrics;
 
 pub struct Instrumented {
@@ -17,7 +17,7 @@ pub struct Instrumented {
 impl Instrumented {
     pub fn new(inner: Arc<dyn WeatherProvider>, metrics: Metrics) -> Self {
         // Touch the series so /metrics shows them (at 0) before the first call.
-        for call in ["geocode", "current", "forecast"] {
+        for call in ["geocode", "forecast"] {
             metrics
                 .api_response_time
                 .with_label_values(&[inner.name(), call]);
@@ -67,27 +67,6 @@ impl WeatherProvider for Instrumented {
             self.count_error(e);
         }
         result
-    }
-
-    async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
-        if points.is_empty() {
-            return Vec::new();
-        }
-        let calls = self.inner.requests_for(points.len());
-        self.metrics
-            .weather_calls
-            .with_label_values(&[self.inner.name()])
-            .inc_by(calls as u64);
-        let started = Instant::now();
-        let results = self.inner.current(points).await;
-        self.metrics
-            .api_response_time
-            .with_label_values(&[self.inner.name(), "current"])
-            .observe(started.elapsed().as_secs_f64());
-        for err in results.iter().filter_map(|r| r.as_ref().err()) {
-            self.count_error(err);
-        }
-        results
     }
 
     fn free_quota(&self) -> Quota {

@@ -1,8 +1,8 @@
-//! Weather providers: geocoding (city name → places), current observations
-//! and forecast series for many points at once. One trait, two HTTP
-//! implementations (Open-Meteo, OpenWeatherMap), every base URL from
-//! configuration so tests use a fake. Beside them: the grid that lets nearby
-//! points share a series, and the call budget that keeps us in the free plan.
+//! Weather providers: geocoding (city name → places) and forecast series for
+//! many points at once. One trait, two HTTP implementations (Open-Meteo,
+//! OpenWeatherMap), every base URL from configuration so tests use a fake.
+//! Beside them: the grid that lets nearby points share a series, and the call
+//! budget that keeps us in the free plan.
 
 pub mod budget;
 mod conditions;
@@ -17,9 +17,8 @@ pub mod series;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
-pub use conditions::{owm_is_raining, owm_is_snowing, wmo_is_raining, wmo_is_snowing};
+pub use conditions::{wmo_is_raining, wmo_is_snowing};
 pub use http::http_client;
 pub use instrumented::{Instrumented, error_kind};
 pub use open_meteo::OpenMeteo;
@@ -44,18 +43,6 @@ pub struct Place {
     pub coordinates: Coordinates,
     /// Open-Meteo gives it; OpenWeatherMap does not.
     pub population: Option<u64>,
-}
-
-/// The current weather at one point, already judged for rain and snow by the
-/// rules of DESIGN.md.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    pub temperature_c: f64,
-    pub raining: bool,
-    pub snowing: bool,
-    pub observed_at: DateTime<Utc>,
-    /// Short human summary from the provider when it has one ("light rain").
-    pub description: Option<String>,
 }
 
 /// Why a provider call failed. Messages never carry the request URL (it may
@@ -114,19 +101,9 @@ pub trait WeatherProvider: Send + Sync {
     /// Provider label for logs and metrics ("open-meteo", "openweathermap").
     fn name(&self) -> &'static str;
 
-    /// How many HTTP requests `current` makes for `points` locations (for the
-    /// calls metric): one per location unless the provider batches.
-    fn requests_for(&self, points: usize) -> usize {
-        points
-    }
-
     /// Places matching a free-text city name, best match first. An unknown
     /// name is `Ok(vec![])`, not an error.
     async fn geocode(&self, query: &str) -> Result<Vec<Place>, WeatherError>;
-
-    /// Current weather for every point, in the same order as `points`; one
-    /// failure costs only the points it concerns.
-    async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>>;
 
     /// The free plan's limits, in the provider's own weighted calls.
     fn free_quota(&self) -> Quota;

@@ -1,7 +1,8 @@
 //! OpenWeatherMap (API key in the `appid` query parameter): geocoding via
-//! `/geo/1.0/direct`, current weather one point per request (the free API has
-//! no batch endpoint), forecast series from `/data/2.5/forecast` plus the
-//! current weather (see `forecast`), a few requests in flight at once.
+//! `/geo/1.0/direct`, forecast series from `/data/2.5/forecast` plus the
+//! current weather `/data/2.5/weather` (see `forecast`), one point per
+//! request (the free API has no batch endpoint), a few requests in flight at
+//! once.
 
 mod forecast;
 
@@ -9,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::{Client, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -18,9 +19,8 @@ use tokio::task::JoinSet;
 
 use super::pacer::Pacer;
 
-use super::conditions::{owm_is_raining, owm_is_snowing};
 use super::http::{endpoint, get_body, malformed, parse_json, status_error};
-use super::{Coordinates, Observation, Place, Quota, Series, WeatherError, WeatherProvider};
+use super::{Coordinates, Place, Quota, Series, WeatherError, WeatherProvider};
 
 /// The free plan: 60 calls a minute and 1,000,000 a month (about 32,000 a day).
 pub const FREE_QUOTA: Quota = Quota {
@@ -95,25 +95,10 @@ impl OpenWeatherMap {
         self.keyed_url(path, &params)
     }
 
-    /// A self-contained request for one point, ready to spawn.
-    fn observe_task(
-        &self,
-        index: usize,
-        point: Coordinates,
-    ) -> impl Future<Output = (usize, Result<Observation, WeatherError>)> + Send + 'static {
-        let client = self.client.clone();
-        let url = self.weather_url(point);
-        let pacer = self.pacer.clone();
-        async move {
-            pace(pacer.as_deref()).await;
-            let answer = get_json::<CurrentAnswer>(&client, url).await;
-            (index, answer.and_then(CurrentAnswer::into_observation))
-        }
-    }
-
-    /// The forecast then the current weather for one point, each call paced.
-    /// A failed forecast fails the point (and saves the second call); a
-    /// failed current weather only leaves the series without its fine step.
+    /// A self-contained task for one point, ready to spawn: the forecast then
+    /// the current weather, each call paced. A failed forecast fails the
+    /// point (and saves the second call); a failed current weather only
+    /// leaves the series without its fine step.
     fn forecast_task(
         &self,
         index: usize,
@@ -230,11 +215,6 @@ impl WeatherProvider for OpenWeatherMap {
         self.run_bounded(points, |index, point| self.forecast_task(index, point))
             .await
     }
-
-    async fn current(&self, points: &[Coordinates]) -> Vec<Result<Observation, WeatherError>> {
-        self.run_bounded(points, |index, point| self.observe_task(index, point))
-            .await
-    }
 }
 
 async fn pace(pacer: Option<&Pacer>) {
@@ -291,7 +271,7 @@ impl From<GeoMatch> for Place {
     }
 }
 
-/// The parts of `/data/2.5/weather` the alert rules need.
+/// The parts of `/data/2.5/weather` a forecast series' fine step needs.
 #[derive(Deserialize)]
 struct CurrentAnswer {
     main: Main,
@@ -316,8 +296,6 @@ struct Condition {
     #[serde(default)]
     id: Option<i64>,
     main: String,
-    #[serde(default)]
-    description: String,
 }
 
 /// `rain` / `snow` blocks appear only when it falls, with `1h` and/or `3h`
@@ -330,44 +308,10 @@ struct Precipitation {
     last_3_hours: Option<f64>,
 }
 
-impl CurrentAnswer {
-    fn into_observation(self) -> Result<Observation, WeatherError> {
-        let fell = |block: &Option<Precipitation>| {
-            block
-                .as_ref()
-                .and_then(|block| block.last_hour)
-                .is_some_and(|mm| mm > 0.0)
-        };
-        let raining = self.weather.iter().any(|c| owm_is_raining(&c.main)) || fell(&self.rain);
-        let snowing = self.weather.iter().any(|c| owm_is_snowing(&c.main)) || fell(&self.snow);
-        let observed_at = DateTime::from_timestamp(self.dt, 0)
-            .ok_or_else(|| malformed(&format!("dt {} out of range", self.dt)))?;
-        let description = self
-            .weather
-            .into_iter()
-            .map(|c| c.description)
-            .find(|text| !text.trim().is_empty());
-        Ok(Observation {
-            temperature_c: self.main.temp,
-            raining,
-            snowing,
-            observed_at,
-            description,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn judge(answer: Value) -> Observation {
-        serde_json::from_value::<CurrentAnswer>(answer)
-            .unwrap()
-            .into_observation()
-            .unwrap()
-    }
 
     #[test]
     fn cod_is_read_as_number_or_string() {
@@ -381,40 +325,6 @@ mod tests {
         assert_eq!(error_cod(&json!({ "cod": "oops" })), None);
         assert_eq!(error_cod(&json!({ "cod": null })), None);
         assert_eq!(error_cod(&json!([{ "cod": 500 }])), None);
-    }
-
-    #[test]
-    fn rain_and_snow_come_from_groups_or_amounts() {
-        let base = json!({ "main": { "temp": 3.5 }, "dt": 1_717_243_200, "weather": [] });
-        let with = |extra: Value| {
-            let mut answer = base.clone();
-            for (key, value) in extra.as_object().unwrap() {
-                answer[key] = value.clone();
-            }
-            let obs = judge(answer);
-            (obs.raining, obs.snowing)
-        };
-        assert_eq!(with(json!({})), (false, false));
-        let group = |main: &str| json!({ "weather": [{ "main": main, "description": "d" }] });
-        assert_eq!(with(group("Clouds")), (false, false));
-        assert_eq!(with(group("Drizzle")), (true, false));
-        assert_eq!(with(group("Thunderstorm")), (true, false));
-        assert_eq!(with(group("Snow")), (false, true));
-        assert_eq!(with(json!({ "rain": { "1h": 0.3 } })), (true, false));
-        assert_eq!(with(json!({ "rain": { "3h": 2.0 } })), (false, false));
-        assert_eq!(with(json!({ "snow": { "1h": 1.2 } })), (false, true));
-        assert_eq!(with(json!({ "rain": { "1h": 0.0 } })), (false, false));
-    }
-
-    #[test]
-    fn description_is_the_first_nonempty_one() {
-        let obs = judge(json!({
-            "main": { "temp": 10.0 }, "dt": 0,
-            "weather": [{ "main": "Mist", "description": "" }, { "main": "Rain", "description": "light rain" }]
-        }));
-        assert_eq!(obs.description.as_deref(), Some("light rain"));
-        assert_eq!(obs.temperature_c, 10.0);
-        assert_eq!(obs.observed_at.timestamp(), 0);
     }
 
     #[test]

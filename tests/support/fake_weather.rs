@@ -1,6 +1,6 @@
 //! A scriptable Open-Meteo forecast endpoint for wiremock: answers any number
-//! of comma-separated points with the current weather the test sets, and can
-//! be switched to fail (500, garbage, slow) for a cycle.
+//! of comma-separated points with the weather the test sets, and can be
+//! switched to fail (500, garbage, slow) for a cycle.
 //!
 //! Requests that ask for `minutely_15` or `hourly` get a forecast in
 //! Open-Meteo's shape (`utc_offset_seconds`, `timezone`, `minutely_15` and
@@ -9,6 +9,8 @@
 //! quarter hour, hourly ones from the current hour, as the real API does.
 //! Without a script the forecast repeats the current [`Mode::Weather`] at
 //! every step. Forecast requests and the locations they ask for are counted.
+//! Any other request (the app asks for nothing else) is counted apart and
+//! refused with a 400.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -248,7 +250,8 @@ impl FakeForecast {
         self.forecast_requests.load(Ordering::SeqCst)
     }
 
-    /// `current=` requests received.
+    /// Requests that asked for no forecast (`current=` or nothing): none is
+    /// expected, the app only reads forecast series.
     pub fn current_requests(&self) -> usize {
         self.current_requests.load(Ordering::SeqCst)
     }
@@ -393,51 +396,18 @@ impl Respond for FakeForecast {
             self.current_requests.fetch_add(1, Ordering::SeqCst);
         }
         let mode = *self.mode.lock().unwrap();
-        let (temperature, raining, snowing) = match mode {
+        match mode {
             Mode::ServerError => {
-                return ResponseTemplate::new(500)
-                    .set_body_json(json!({"error": true, "reason": "boom"}));
+                ResponseTemplate::new(500).set_body_json(json!({"error": true, "reason": "boom"}))
             }
-            Mode::Garbage => {
-                return ResponseTemplate::new(200).set_body_string("<html>not json</html>");
-            }
-            Mode::Slow(d) => {
-                return ResponseTemplate::new(200)
-                    .set_delay(d)
-                    .set_body_json(json!({}));
-            }
-            Mode::Weather {
-                temperature,
-                raining,
-                snowing,
-            } => (temperature, raining, snowing),
-        };
-        if is_forecast {
-            return self.forecast(request, mode);
+            Mode::Garbage => ResponseTemplate::new(200).set_body_string("<html>not json</html>"),
+            Mode::Slow(d) => ResponseTemplate::new(200)
+                .set_delay(d)
+                .set_body_json(json!({})),
+            Mode::Weather { .. } if is_forecast => self.forecast(request, mode),
+            Mode::Weather { .. } => ResponseTemplate::new(400).set_body_json(
+                json!({ "error": true, "reason": "the fake answers forecasts only" }),
+            ),
         }
-        let latitudes = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "latitude")
-            .map(|(_, v)| v.split(',').count())
-            .unwrap_or(0);
-        let one = |i: usize| -> Value {
-            json!({
-                "latitude": i as f64, "longitude": 0.0, "utc_offset_seconds": 0,
-                "current": {
-                    "time": "2026-11-26T12:00", "interval": 900,
-                    "temperature_2m": temperature,
-                    "rain": if raining { 1.2 } else { 0.0 }, "showers": 0.0,
-                    "snowfall": if snowing { 0.7 } else { 0.0 },
-                    "weather_code": if raining { 63 } else if snowing { 73 } else { 1 }
-                }
-            })
-        };
-        let body = if latitudes == 1 {
-            one(0)
-        } else {
-            Value::Array((0..latitudes).map(one).collect())
-        };
-        ResponseTemplate::new(200).set_body_json(body)
     }
 }

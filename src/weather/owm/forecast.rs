@@ -357,7 +357,6 @@ mod tests {
         let condition = |id: Option<i64>, main: &str| Condition {
             id,
             main: main.into(),
-            description: String::new(),
         };
         assert_eq!(code(&[condition(Some(522), "Rain")]), Some(82));
         assert_eq!(code(&[condition(None, "Rain")]), Some(63));
