@@ -297,11 +297,15 @@ async fn more_than_twenty_subscriptions_are_refused() {
     let rig = bot_rig(vec![]).await;
     rig.places("Rome", &[("Rome", "Lazio", "IT", 41.89, 12.51, 2_318_895)])
         .await;
+    // Twenty different subscriptions (the same one twice is one subscription).
     let mut bot = rig.mock(text("/subscribe Rome 5 30 no no"));
-    for _ in 0..20 {
+    bot.dispatch().await;
+    for max in 31..50 {
+        bot.update(text(&format!("/subscribe Rome 5 {max} no no")));
         bot.dispatch().await;
     }
     assert_eq!(chat_subscriptions(&rig).await.len(), 20);
+    bot.update(text("/subscribe Rome 5 50 no no"));
     bot.dispatch().await;
     assert!(
         last_text(&bot).contains("You already have 20 subscriptions"),

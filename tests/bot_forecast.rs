@@ -73,10 +73,10 @@ async fn one_line_subscribe_takes_a_lead_time() {
     );
     // Minutes, an unquoted "1h 30m", a city of two words, and off.
     for line in [
-        "/subscribe Rome 5 30 yes no 40",
+        "/subscribe Rome 5 31 yes no 40",
         "/subscribe New York - 30 no no 1h 30m",
-        "/subscribe \"New York\" - 30 no no off",
-        "/subscribe Rome 5 30 yes no",
+        "/subscribe \"New York\" - 31 no no off",
+        "/subscribe Rome 5 32 yes no",
     ] {
         bot.update(text(line));
         bot.dispatch().await;
@@ -186,10 +186,10 @@ async fn the_guided_subscribe_asks_for_the_lead() {
     assert!(last_text(&bot).starts_with("This choice has expired"));
 
     // Typed answers: a duration, then off.
-    for (typed, stored) in [("2h", Some(7200)), ("off", None)] {
+    for (typed, stored, max) in [("2h", Some(7200), "35"), ("off", None, "36")] {
         bot.update(text("/subscribe Rome"));
         bot.dispatch().await;
-        for answer in ["-", "35", "no", "no"] {
+        for answer in ["-", max, "no", "no"] {
             bot.update(text(answer));
             bot.dispatch().await;
         }

@@ -3,6 +3,7 @@
 
 use teloxide::prelude::*;
 
+use super::buttons::Button;
 use super::reply::{Replier, replier};
 use super::state::{Limits, State};
 use super::{BotContext, HandlerResult, MyDialogue, guided, list, register, subscribe};
@@ -19,42 +20,35 @@ pub async fn handle(
         return Ok(());
     };
     let r = replier(&ctx, &bot, chat, Some(&q.from)).await;
-    let data = q.data.clone().unwrap_or_default();
     let state = dialogue.get().await?.unwrap_or_default();
-    if let Some(id) = data.strip_prefix("del:") {
-        return match id.parse::<i64>() {
-            Ok(id) => list::remove(&r, id, &ctx).await,
-            Err(_) => expired(&r).await,
-        };
-    }
-    match (data.as_str(), state) {
+    let Some(button) = q.data.as_deref().and_then(Button::parse) else {
+        return expired(&r).await;
+    };
+    match (button, state) {
+        (Button::Delete(id), _) => list::remove(&r, id, &ctx).await,
         (
-            "reguser",
+            Button::SuggestedUsername,
             State::RegisterUsername {
                 suggestion: Some(name),
             },
         ) => register::on_username(&r, &name, &dialogue, &ctx).await,
-        (d, State::SubscribePlace { places, watch, .. }) if d.starts_with("place:") => {
-            match d["place:".len()..]
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| places.get(i).cloned())
-            {
+        (Button::Place(i), State::SubscribePlace { places, watch, .. }) => {
+            match places.get(i).cloned() {
                 Some(place) => subscribe::chosen(&r, place, watch, &dialogue, &ctx).await,
                 None => expired(&r).await,
             }
         }
-        ("min:none", State::SubscribeMin { place }) => {
+        (Button::NoMinimum, State::SubscribeMin { place }) => {
             guided::ask_max(&r, place, None, &dialogue).await
         }
-        ("max:none", State::SubscribeMax { place, min }) => {
+        (Button::NoMaximum, State::SubscribeMax { place, min }) => {
             guided::on_max(&r, place, min, None, &dialogue).await
         }
-        (d @ ("rain:1" | "rain:0"), State::SubscribeRain { place, min, max }) => {
-            guided::on_rain(&r, place, min, max, d == "rain:1", &dialogue).await
+        (Button::Rain(rain), State::SubscribeRain { place, min, max }) => {
+            guided::on_rain(&r, place, min, max, rain, &dialogue).await
         }
         (
-            d @ ("snow:1" | "snow:0"),
+            Button::Snow(snow),
             State::SubscribeSnow {
                 place,
                 min,
@@ -66,21 +60,21 @@ pub async fn handle(
                 min,
                 max,
                 rain,
-                snow: d == "snow:1",
+                snow,
                 ahead_s: None,
             };
             guided::on_snow(&r, place, limits, &dialogue).await
         }
-        (d, State::SubscribeAhead { place, limits }) if d.starts_with("ahead:") => {
-            match guided::ahead_choice(d) {
+        (Button::Ahead(minutes), State::SubscribeAhead { place, limits }) => {
+            match guided::ahead_choice(minutes) {
                 Some(ahead) => guided::on_ahead(&r, place, limits, ahead, &dialogue).await,
                 None => expired(&r).await,
             }
         }
-        ("confirm", State::SubscribeConfirm { place, limits }) => {
+        (Button::Confirm, State::SubscribeConfirm { place, limits }) => {
             subscribe::store(&r, &place, limits, &dialogue, &ctx).await
         }
-        ("cancel", State::SubscribeConfirm { .. }) => {
+        (Button::Cancel, State::SubscribeConfirm { .. }) => {
             dialogue.exit().await?;
             r.say(r.t().cancelled).await?;
             Ok(())

@@ -3,6 +3,7 @@
 //! typed or a button — is checked where it is given, and a bad one leaves
 //! the same question standing.
 
+use super::buttons::Button;
 use super::reply::Replier;
 use super::state::{Limits, PlaceChoice, State};
 use super::subscribe::{chosen, resolve};
@@ -16,7 +17,10 @@ use crate::text::fill;
 const AHEAD_CHOICES: [u64; 5] = [0, 60, 180, 720, 1440];
 
 pub async fn ask_min(r: &Replier, place: PlaceChoice, dialogue: &MyDialogue) -> HandlerResult {
-    let buttons = vec![vec![(r.t().no_minimum.to_owned(), "min:none".to_owned())]];
+    let buttons = vec![vec![(
+        r.t().no_minimum.to_owned(),
+        Button::NoMinimum.data(),
+    )]];
     let prompt = fill(r.t().ask_min, &[&place.label()]);
     dialogue.update(State::SubscribeMin { place }).await?;
     r.ask(prompt, buttons).await?;
@@ -29,7 +33,10 @@ pub async fn ask_max(
     min: Option<f64>,
     dialogue: &MyDialogue,
 ) -> HandlerResult {
-    let buttons = vec![vec![(r.t().no_maximum.to_owned(), "max:none".to_owned())]];
+    let buttons = vec![vec![(
+        r.t().no_maximum.to_owned(),
+        Button::NoMaximum.data(),
+    )]];
     dialogue.update(State::SubscribeMax { place, min }).await?;
     r.ask(r.t().ask_max, buttons).await?;
     Ok(())
@@ -53,7 +60,7 @@ pub async fn on_max(
     dialogue
         .update(State::SubscribeRain { place, min, max })
         .await?;
-    r.ask(r.t().ask_rain, yes_no(r, "rain")).await?;
+    r.ask(r.t().ask_rain, yes_no(r, Button::Rain)).await?;
     Ok(())
 }
 
@@ -73,7 +80,7 @@ pub async fn on_rain(
             rain,
         })
         .await?;
-    r.ask(r.t().ask_snow, yes_no(r, "snow")).await?;
+    r.ask(r.t().ask_snow, yes_no(r, Button::Snow)).await?;
     Ok(())
 }
 
@@ -128,10 +135,9 @@ pub async fn on_ahead(
 
 /// The lead a button stands for: `ahead:off` or `ahead:<minutes>` of the
 /// offered ones; anything else is a stale or forged button.
-pub fn ahead_choice(data: &str) -> Option<Option<LeadTime>> {
-    let minutes: u64 = match data.strip_prefix("ahead:")? {
-        "off" => return Some(None),
-        m => m.parse().ok()?,
+pub fn ahead_choice(minutes: Option<u64>) -> Option<Option<LeadTime>> {
+    let Some(minutes) = minutes else {
+        return Some(None);
     };
     if !AHEAD_CHOICES.contains(&minutes) || minutes == 0 {
         return None;
@@ -143,8 +149,8 @@ fn ahead_buttons(r: &Replier) -> Vec<Vec<(String, String)>> {
     let row = AHEAD_CHOICES
         .iter()
         .map(|&minutes| match minutes {
-            0 => (r.t().no_heads_up.to_owned(), "ahead:off".to_owned()),
-            m => (format!("{} h", m / 60), format!("ahead:{m}")),
+            0 => (r.t().no_heads_up.to_owned(), Button::Ahead(None).data()),
+            m => (format!("{} h", m / 60), Button::Ahead(Some(m)).data()),
         })
         .collect();
     vec![row]
@@ -152,15 +158,16 @@ fn ahead_buttons(r: &Replier) -> Vec<Vec<(String, String)>> {
 
 pub fn confirm_cancel(r: &Replier) -> Vec<Vec<(String, String)>> {
     vec![vec![
-        (r.t().confirm.to_owned(), "confirm".to_owned()),
-        (r.t().cancel.to_owned(), "cancel".to_owned()),
+        (r.t().confirm.to_owned(), Button::Confirm.data()),
+        (r.t().cancel.to_owned(), Button::Cancel.data()),
     ]]
 }
 
-fn yes_no(r: &Replier, what: &str) -> Vec<Vec<(String, String)>> {
+/// Yes / no buttons for a question (`Button::Rain` or `Button::Snow`).
+fn yes_no(r: &Replier, answer: fn(bool) -> Button) -> Vec<Vec<(String, String)>> {
     vec![vec![
-        (r.t().yes.to_owned(), format!("{what}:1")),
-        (r.t().no.to_owned(), format!("{what}:0")),
+        (r.t().yes.to_owned(), answer(true).data()),
+        (r.t().no.to_owned(), answer(false).data()),
     ]]
 }
 
@@ -195,7 +202,7 @@ pub async fn on_text(
         State::SubscribeRain { place, min, max } => match parse_flag(text) {
             Ok(rain) => on_rain(r, place, min, max, rain, dialogue).await?,
             Err(_) => {
-                r.ask(r.t().answer_yes_no, yes_no(r, "rain")).await?;
+                r.ask(r.t().answer_yes_no, yes_no(r, Button::Rain)).await?;
             }
         },
         State::SubscribeSnow {
@@ -215,7 +222,7 @@ pub async fn on_text(
                 on_snow(r, place, limits, dialogue).await?
             }
             Err(_) => {
-                r.ask(r.t().answer_yes_no, yes_no(r, "snow")).await?;
+                r.ask(r.t().answer_yes_no, yes_no(r, Button::Snow)).await?;
             }
         },
         State::SubscribeAhead { place, limits } => match parse_ahead(Some(text)) {
@@ -263,8 +270,12 @@ mod tests {
 
     #[test]
     fn only_offered_buttons_count() {
-        assert_eq!(ahead_choice("ahead:off"), Some(None));
-        let hours = |d: &str| ahead_choice(d).map(|l| l.map(|l| l.as_secs() / 3600));
+        let choice = |d: &str| match Button::parse(d) {
+            Some(Button::Ahead(minutes)) => ahead_choice(minutes),
+            _ => None,
+        };
+        assert_eq!(choice("ahead:off"), Some(None));
+        let hours = |d: &str| choice(d).map(|l| l.map(|l| l.as_secs() / 3600));
         assert_eq!(hours("ahead:60"), Some(Some(1)));
         assert_eq!(hours("ahead:1440"), Some(Some(24)));
         for stale in [
@@ -275,7 +286,7 @@ mod tests {
             "ahead:99999999999",
             "x",
         ] {
-            assert_eq!(ahead_choice(stale), None, "{stale}");
+            assert_eq!(choice(stale), None, "{stale}");
         }
     }
 }

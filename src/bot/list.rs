@@ -1,5 +1,6 @@
 //! /subscriptions (with a 🗑 button per row) and /unsubscribe <id>.
 
+use super::buttons::Button;
 use super::reply::Replier;
 use super::{BotContext, HandlerResult};
 use crate::domain::{ChatId, LeadTime};
@@ -28,7 +29,7 @@ pub async fn show(r: &Replier, ctx: &BotContext) -> HandlerResult {
         ));
         buttons.push(vec![(
             format!("🗑 #{} {}", sub.id, sub.city),
-            format!("del:{}", sub.id),
+            Button::Delete(sub.id).data(),
         )]);
     }
     r.ask(body, buttons).await?;

@@ -4,6 +4,7 @@
 
 mod ahead;
 mod args;
+mod buttons;
 mod callbacks;
 mod commands;
 mod forecast;

@@ -4,6 +4,7 @@
 
 use teloxide::prelude::*;
 
+use super::buttons::Button;
 use super::reply::Replier;
 use super::state::State;
 use super::{BotContext, HandlerResult, MyDialogue};
@@ -38,7 +39,7 @@ pub async fn start(
         .await?;
     match &suggestion {
         Some(name) => {
-            let button = vec![vec![(format!("@{name}"), "reguser".to_owned())]];
+            let button = vec![vec![(format!("@{name}"), Button::SuggestedUsername.data())]];
             r.ask(
                 fill(r.t().ask_username_suggest, &[&format!("@{name}")]),
                 button,

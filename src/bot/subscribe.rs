@@ -3,6 +3,7 @@
 //! location skips the city. Nothing is stored before the confirmation (or a
 //! complete, valid one-line command).
 
+use super::buttons::Button;
 use super::guided;
 use super::reply::Replier;
 use super::state::{Limits, PlaceChoice, State};
@@ -117,7 +118,7 @@ pub async fn resolve(
     let buttons = choices
         .iter()
         .enumerate()
-        .map(|(i, p)| vec![(p.label(), format!("place:{i}"))])
+        .map(|(i, p)| vec![(p.label(), Button::Place(i).data())])
         .collect();
     dialogue
         .update(State::SubscribePlace {
