@@ -105,6 +105,16 @@ pub struct Args {
     /// SLA samples and violations older than this are deleted.
     #[arg(long, env = "SLA_RETENTION", default_value = "7d")]
     pub sla_retention: String,
+    /// A message whose send keeps failing (network, 5xx) is given up after
+    /// this many attempts (status `failed`, with the last error).
+    #[arg(long, env = "NOTIFY_MAX_ATTEMPTS", default_value = "10")]
+    pub notify_max_attempts: String,
+    /// A message whose send fails when it is this old is given up.
+    #[arg(long, env = "NOTIFY_MAX_AGE", default_value = "24h")]
+    pub notify_max_age: String,
+    /// Sent messages are deleted from the outbox after this long.
+    #[arg(long, env = "OUTBOX_RETENTION", default_value = "7d")]
+    pub outbox_retention: String,
     /// The `job` every in-process metric carries when SLAs read the registry.
     #[arg(long, env = "METRICS_JOB", default_value = "meteobot")]
     pub metrics_job: String,
@@ -148,6 +158,12 @@ pub struct Config {
     pub prometheus_url: Option<Url>,
     pub sla_eval_interval: Duration,
     pub sla_retention: Duration,
+    /// Failed sends (network, 5xx) before a message is given up; ≥ 1.
+    pub notify_max_attempts: u32,
+    /// Age at which a failing message is given up.
+    pub notify_max_age: Duration,
+    /// How long sent messages stay in the outbox.
+    pub outbox_retention: Duration,
     pub metrics_job: JobName,
     pub rust_log: String,
 }
@@ -233,6 +249,9 @@ impl Config {
             prometheus_url: optional_url("PROMETHEUS_URL", args.prometheus_url)?,
             sla_eval_interval: parse_duration("SLA_EVAL_INTERVAL", &args.sla_eval_interval)?,
             sla_retention: parse_duration("SLA_RETENTION", &args.sla_retention)?,
+            notify_max_attempts: parse_rate("NOTIFY_MAX_ATTEMPTS", &args.notify_max_attempts)?,
+            notify_max_age: parse_duration("NOTIFY_MAX_AGE", &args.notify_max_age)?,
+            outbox_retention: parse_duration("OUTBOX_RETENTION", &args.outbox_retention)?,
             metrics_job: JobName::parse(&args.metrics_job).map_err(|e| bad("METRICS_JOB", e.0))?,
             rust_log: args.rust_log,
         })
@@ -268,6 +287,9 @@ impl Config {
             prometheus_url: None,
             sla_eval_interval: Duration::from_secs(60),
             sla_retention: Duration::from_secs(7 * 24 * 3600),
+            notify_max_attempts: crate::notifier::DEFAULT_MAX_ATTEMPTS,
+            notify_max_age: crate::notifier::DEFAULT_MAX_AGE,
+            outbox_retention: crate::notifier::DEFAULT_OUTBOX_RETENTION,
             metrics_job: JobName::parse("meteobot").expect("a valid job name"),
             rust_log: "info".into(),
         }
@@ -463,6 +485,43 @@ mod tests {
         let e = config(&["--teloxide-token", "not-a-token-secret"]).unwrap_err();
         assert_eq!(e.variable, "TELOXIDE_TOKEN");
         assert!(!e.to_string().contains("not-a-token-secret"));
+    }
+
+    #[test]
+    fn notifier_settings_have_defaults_and_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.notify_max_attempts, 10);
+        assert_eq!(c.notify_max_age, Duration::from_secs(24 * 3600));
+        assert_eq!(c.outbox_retention, Duration::from_secs(7 * 86400));
+        let local = Config::local("sqlite::memory:");
+        assert_eq!(
+            (
+                local.notify_max_attempts,
+                local.notify_max_age,
+                local.outbox_retention
+            ),
+            (c.notify_max_attempts, c.notify_max_age, c.outbox_retention)
+        );
+        let c = config(&[
+            "--notify-max-attempts",
+            "3",
+            "--notify-max-age",
+            "2h",
+            "--outbox-retention",
+            "30d",
+        ])
+        .unwrap();
+        assert_eq!(c.notify_max_attempts, 3);
+        assert_eq!(c.notify_max_age, Duration::from_secs(7200));
+        assert_eq!(c.outbox_retention, Duration::from_secs(30 * 86400));
+        for (flag, value, variable) in [
+            ("--notify-max-attempts", "0", "NOTIFY_MAX_ATTEMPTS"),
+            ("--notify-max-attempts", "ten", "NOTIFY_MAX_ATTEMPTS"),
+            ("--notify-max-age", "0s", "NOTIFY_MAX_AGE"),
+            ("--outbox-retention", "forever", "OUTBOX_RETENTION"),
+        ] {
+            assert_eq!(config(&[flag, value]).unwrap_err().variable, variable);
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ fn meteobot() -> Command {
         "WEATHER_DAILY_BUDGET",
         "WEATHER_MAX_AGE",
         "HEADS_UP_PROBABILITY",
+        "NOTIFY_MAX_ATTEMPTS",
+        "NOTIFY_MAX_AGE",
+        "OUTBOX_RETENTION",
     ];
     for var in DOCUMENTED.iter().chain(&extra) {
         cmd.env_remove(var);

@@ -100,6 +100,7 @@ async fn drain(notifier: &mut Notifier) -> StepReport {
                 let wait = (due - now_ms()).clamp(1, 1000);
                 tokio::time::sleep(Duration::from_millis(wait as u64)).await;
             }
+            StepOutcome::TokenRejected => panic!("the bot token was rejected"),
         }
     }
 }

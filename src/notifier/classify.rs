@@ -25,14 +25,17 @@ pub(crate) enum Failure {
     Transient(String),
     /// Telegram refused this message for good (too long, malformed, …).
     Refused(String),
+    /// The group became a supergroup with this id: move the chat, resend.
+    Migrated(i64),
+    /// 401 Unauthorized (or "Not Found" for the whole bot URL): the bot
+    /// token is wrong or revoked. Every send would fail alike.
+    TokenRejected,
 }
 
 pub(crate) fn classify(err: &RequestError) -> Failure {
     match err {
         RequestError::RetryAfter(wait) => Failure::FloodWait(wait.duration()),
-        RequestError::MigrateToChatId(to) => {
-            Failure::ChatUnreachable(format!("group migrated to supergroup {to}"))
-        }
+        RequestError::MigrateToChatId(to) => Failure::Migrated(to.0),
         RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
             Failure::Transient(describe(err))
         }
@@ -54,8 +57,8 @@ fn classify_api(api: &ApiError, text: String) -> Failure {
         | ApiError::GroupDeactivated
         | ApiError::NotEnoughRightsToPostMessages => Failure::ChatUnreachable(text),
         // The token is wrong or revoked: nothing is wrong with the message,
-        // and every chat fails alike, so keep the rows and keep trying.
-        ApiError::InvalidToken => Failure::Transient(text),
+        // and every chat fails alike: keep the rows, stop sending.
+        ApiError::InvalidToken => Failure::TokenRejected,
         ApiError::Unknown(description) => classify_unknown(description, text),
         _ => Failure::Refused(text),
     }
@@ -168,7 +171,6 @@ mod tests {
             api(ApiError::Unknown("Internal Server Error".into())),
             Failure::Transient(_)
         ));
-        assert!(matches!(api(ApiError::InvalidToken), Failure::Transient(_)));
         let io = RequestError::Io(Arc::new(std::io::Error::other("reset")));
         assert!(matches!(classify(&io), Failure::Transient(_)));
         let json = serde_json::from_str::<u8>("<html>").unwrap_err();
@@ -177,6 +179,13 @@ mod tests {
             raw: "<html>502 Bad Gateway</html>".into(),
         };
         assert!(matches!(classify(&invalid), Failure::Transient(_)));
+    }
+
+    #[test]
+    fn an_invalid_token_and_a_migrated_group_have_their_own_remedies() {
+        assert_eq!(api(ApiError::InvalidToken), Failure::TokenRejected);
+        let migrated = RequestError::MigrateToChatId(teloxide::types::ChatId(-1_001_234));
+        assert_eq!(classify(&migrated), Failure::Migrated(-1_001_234));
     }
 
     #[test]

@@ -5,12 +5,22 @@
 //!
 //! [`Notifier::step`] is one unit of work and returns only when every send it
 //! started is answered and recorded, so tests drain the queue by calling it;
+//! [`Notifier::step_at`] is the same at an injected wall-clock time;
 //! [`Notifier::run`] adds the idle schedule and shutdown.
+//!
+//! It finishes what it starts (issue 9): a row that keeps failing is given
+//! up after `NOTIFY_MAX_ATTEMPTS` attempts or `NOTIFY_MAX_AGE` ([`Policy`]);
+//! a rejected bot token (401) stops all sending and makes [`WorkerStatus`]
+//! unhealthy; news that ended before delivery is dropped with its ending
+//! ([`Store::drop_superseded`]); a group that became a supergroup is moved
+//! to its new id and its message resent there; sent rows and idle dialogues
+//! are pruned.
 
 mod classify;
 mod limits;
 mod outcome;
 mod pacing;
+mod status;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,9 +33,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use limits::Limits;
+pub use limits::{DEFAULT_MAX_AGE, DEFAULT_MAX_ATTEMPTS, DEFAULT_OUTBOX_RETENTION, Limits, Policy};
 use outcome::{Outcome, Verdict};
 use pacing::Pacer;
+pub use status::WorkerStatus;
 
 use crate::metrics::Metrics;
 use crate::secret::redact_url;
@@ -40,6 +51,10 @@ pub enum StepOutcome {
     /// Nothing may be sent now. `next_due_ms` (unix ms) is when something
     /// may be; `None` when nothing is pending.
     Idle { next_due_ms: Option<i64> },
+    /// Telegram rejected the bot token (401): nothing more is sent, the rows
+    /// stay pending, [`Notifier::status`] is unhealthy. Every later step
+    /// returns this at once; `run` stops stepping.
+    TokenRejected,
 }
 
 /// Outcomes of one step's sends.
@@ -49,7 +64,8 @@ pub struct StepReport {
     pub sent: usize,
     /// Still pending, due again later (429, network, 5xx).
     pub retried: usize,
-    /// Refused for good (e.g. text too long), marked failed.
+    /// Refused for good (e.g. text too long) or given up after too many
+    /// attempts, marked failed.
     pub failed: usize,
     /// The chat is unreachable: stopped, its subscriptions paused.
     pub stopped: usize,
@@ -60,8 +76,10 @@ impl StepReport {
         match verdict {
             Verdict::Sent { .. } => self.sent += 1,
             Verdict::FloodWait { .. } | Verdict::Retry { .. } => self.retried += 1,
-            Verdict::Refused { .. } => self.failed += 1,
+            Verdict::Refused { .. } | Verdict::GaveUp { .. } => self.failed += 1,
             Verdict::ChatUnreachable { .. } => self.stopped += 1,
+            Verdict::Migrated { .. } => self.retried += 1,
+            Verdict::TokenRejected => {}
         }
     }
 }
@@ -76,6 +94,8 @@ pub struct Notifier {
     unrecorded: Vec<Outcome>,
     /// Set by `run`: a step stops starting sends once shutdown begins.
     shutdown: Option<ShutdownListener>,
+    /// When the next prune is due (unix ms); `None`: at the next step.
+    next_prune_ms: Option<i64>,
 }
 
 /// What a send task needs; cheap clones of shared handles.
@@ -85,6 +105,8 @@ struct Deps {
     bot: Bot,
     metrics: Metrics,
     limits: Limits,
+    policy: Policy,
+    status: WorkerStatus,
     // A std Mutex: held for a few instructions, never across an await.
     pacer: Arc<Mutex<Pacer>>,
 }
@@ -104,12 +126,35 @@ impl Notifier {
                 bot,
                 metrics,
                 limits: Limits::default(),
+                policy: Policy::default(),
+                status: WorkerStatus::new(),
                 pacer: Arc::new(Mutex::new(pacer_for(&Limits::default()))),
             },
             wake,
             unrecorded: Vec::new(),
             shutdown: None,
+            next_prune_ms: None,
         }
+    }
+
+    /// Replaces the default give-up and pruning policy
+    /// ([`Policy::from_config`] in the application).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.deps.policy = policy;
+        self
+    }
+
+    /// The notifier's health, for readiness: a handle on shared state that
+    /// stays valid after `run` took the notifier.
+    pub fn status(&self) -> WorkerStatus {
+        self.deps.status.clone()
+    }
+
+    /// Reports to `status` instead of a fresh one: a supervisor that builds
+    /// the notifier again after a panic keeps one handle for readiness.
+    pub fn with_status(mut self, status: WorkerStatus) -> Self {
+        self.deps.status = status;
+        self
     }
 
     /// Replaces the default limits (tests use short times).
@@ -125,11 +170,67 @@ impl Notifier {
     /// not accept, and accepted sends whose write failed are kept and written
     /// at the next step before anything else is sent.
     pub async fn step(&mut self) -> anyhow::Result<StepOutcome> {
+        self.step_at(now_ms()).await
+    }
+
+    /// [`Self::step`] at wall-clock time `now_ms` (unix ms): which rows are
+    /// due, how old a failing row is, what is pruned, and the times written
+    /// (answer times are `now_ms` plus the time the step took). Pacing keeps
+    /// to the monotonic clock.
+    pub async fn step_at(&mut self, now_ms: i64) -> anyhow::Result<StepOutcome> {
+        if !self.deps.status.healthy() {
+            return Ok(StepOutcome::TokenRejected);
+        }
         self.flush_unrecorded().await?;
-        let outcome = self.send_due().await;
+        self.maintain(now_ms).await?;
+        let outcome = self.send_due(Clock::at(now_ms)).await;
         let depth = self.deps.store.pending_count().await?;
         self.deps.metrics.outbox_depth.set(depth);
+        if matches!(
+            outcome,
+            Ok(StepOutcome::Worked(_) | StepOutcome::Idle { .. })
+        ) {
+            self.deps.status.progressed(now_ms);
+        }
         outcome
+    }
+
+    /// Drops superseded news (every step) and prunes sent rows and idle
+    /// dialogues (every `prune_every`, at most `prune_batch` of each; a full
+    /// batch prunes again at the next step).
+    async fn maintain(&mut self, now_ms: i64) -> anyhow::Result<()> {
+        let store = &self.deps.store;
+        let dropped = store.drop_superseded().await?;
+        if dropped > 0 {
+            tracing::info!(
+                dropped,
+                "news that ended before delivery dropped with its ending"
+            );
+        }
+        if self.next_prune_ms.is_some_and(|at| now_ms < at) {
+            return Ok(());
+        }
+        let policy = &self.deps.policy;
+        let sent_before = now_ms.saturating_sub(millis(policy.outbox_retention));
+        let sent = store
+            .prune_sent_messages(sent_before, policy.prune_batch)
+            .await?;
+        let idle_before = (now_ms / 1000).saturating_sub(secs(policy.dialogue_idle));
+        let dialogues = store
+            .prune_dialogues(idle_before, policy.prune_batch)
+            .await?;
+        if sent > 0 || dialogues > 0 {
+            tracing::info!(
+                sent,
+                dialogues,
+                "pruned old sent messages and idle dialogues"
+            );
+        }
+        let full =
+            sent >= u64::from(policy.prune_batch) || dialogues >= u64::from(policy.prune_batch);
+        let every = if full { 0 } else { millis(policy.prune_every) };
+        self.next_prune_ms = Some(now_ms.saturating_add(every));
+        Ok(())
     }
 
     /// Steps until shutdown. Idle, it sleeps until the next row is due, a
@@ -142,6 +243,12 @@ impl Notifier {
         while !shutdown.is_stopped() {
             let pause = match self.step().await {
                 Ok(StepOutcome::Worked(_)) => continue,
+                Ok(StepOutcome::TokenRejected) => {
+                    // Logged once when it happened. Nothing can be sent with
+                    // this token: stay stopped (and unhealthy) until shutdown.
+                    shutdown.stopped().await;
+                    break;
+                }
                 Ok(StepOutcome::Idle { next_due_ms }) => self.idle_pause(next_due_ms),
                 Err(err) => {
                     let error = redact_url(&format!("{err:#}"));
@@ -185,22 +292,22 @@ impl Notifier {
         Ok(())
     }
 
-    async fn send_due(&mut self) -> anyhow::Result<StepOutcome> {
-        let now = Instant::now();
+    async fn send_due(&mut self, clock: Clock) -> anyhow::Result<StepOutcome> {
+        let now = clock.instant;
         let (held, cooling) = {
             let mut pacer = self.deps.pacer();
             (pacer.held_until(now), pacer.cooling_chats(now))
         };
         if let Some(until) = held {
             return Ok(StepOutcome::Idle {
-                next_due_ms: Some(wall_ms(until, now)),
+                next_due_ms: Some(clock.wall_ms(until)),
             });
         }
         // Chats still cooling down come back from the query too; ask for
         // enough rows that they cannot crowd out the ones we may send.
         let batch = self.deps.limits.batch;
         let limit = batch.saturating_add(u32::try_from(cooling).unwrap_or(u32::MAX));
-        let due = self.deps.store.due_messages(now_ms(), limit).await?;
+        let due = self.deps.store.due_messages(clock.ms, limit).await?;
         let mut ready = Vec::new();
         let mut cooled_at: Option<Instant> = None;
         {
@@ -216,21 +323,25 @@ impl Notifier {
         if ready.is_empty() {
             // With chats cooling down, a head due in the past is one of
             // theirs: what counts then is when they cool, or a later head.
-            let cooled_ms = cooled_at.map(|at| wall_ms(at, now));
-            let wall_now = now_ms();
+            let cooled_ms = cooled_at.map(|at| clock.wall_ms(at));
+            let wall_now = clock.ms;
             let head_due = (self.deps.store.next_head_due_ms().await?)
                 .filter(|due| cooled_ms.is_none() || *due > wall_now);
             let next_due_ms = head_due.into_iter().chain(cooled_ms).min();
             return Ok(StepOutcome::Idle { next_due_ms });
         }
-        self.dispatch(ready).await
+        self.dispatch(ready, clock).await
     }
 
     /// Starts one send per row, each at its paced slot, at most
     /// `max_in_flight` at once; stops starting on shutdown or a flood wait
     /// (the rows not started stay pending, untouched). Then waits for every
     /// started send and its record.
-    async fn dispatch(&mut self, rows: Vec<OutboxMessage>) -> anyhow::Result<StepOutcome> {
+    async fn dispatch(
+        &mut self,
+        rows: Vec<OutboxMessage>,
+        clock: Clock,
+    ) -> anyhow::Result<StepOutcome> {
         let permits = Arc::new(Semaphore::new(self.deps.limits.max_in_flight.max(1)));
         let mut shutdown = self.shutdown.clone();
         let mut tasks = JoinSet::new();
@@ -248,12 +359,13 @@ impl Notifier {
                 _ = stopped(&mut shutdown) => break,
                 _ = tokio::time::sleep_until(slot) => {}
             }
-            // A 429 may have come back while we waited for the slot.
-            if self.deps.pacer().held_until(Instant::now()).is_some() {
+            // A 429 or a rejected token may have come back while we waited.
+            if self.deps.pacer().held_until(Instant::now()).is_some() || !self.deps.status.healthy()
+            {
                 break;
             }
             self.deps.pacer().started(row.chat_id, slot);
-            tasks.spawn(deliver(self.deps.clone(), row, permit));
+            tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
         }
 
         let mut report = StepReport::default();
@@ -275,6 +387,7 @@ impl Notifier {
         }
         match write_error {
             Some(err) => Err(err.context("recording send outcomes")),
+            None if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),
             None => Ok(StepOutcome::Worked(report)),
         }
     }
@@ -296,15 +409,18 @@ async fn deliver(
     deps: Deps,
     row: OutboxMessage,
     permit: OwnedSemaphorePermit,
+    clock: Clock,
 ) -> (Outcome, anyhow::Result<()>) {
     let result = deps
         .bot
         .send_message(ChatId(row.chat_id), row.text.clone())
         .await;
     drop(permit);
-    let outcome = Outcome::new(&row, result, &deps.limits, now_ms());
-    if let Verdict::FloodWait { wait, .. } = &outcome.verdict {
-        deps.pacer().hold(Instant::now() + *wait);
+    let outcome = Outcome::new(&row, result, &deps.limits, &deps.policy, clock.now_ms());
+    match &outcome.verdict {
+        Verdict::FloodWait { wait, .. } => deps.pacer().hold(Instant::now() + *wait),
+        Verdict::TokenRejected => token_rejected(&deps.status),
+        _ => {}
     }
     outcome.log();
     let written = outcome.record(&deps.store, &deps.metrics).await;
@@ -331,9 +447,48 @@ async fn stopped(shutdown: &mut Option<ShutdownListener>) {
     }
 }
 
-/// The wall-clock unix ms of a monotonic instant.
-fn wall_ms(at: Instant, now: Instant) -> i64 {
-    let ahead =
-        i64::try_from(at.saturating_duration_since(now).as_millis()).unwrap_or(i64::MAX / 2);
-    now_ms().saturating_add(ahead)
+/// Telegram rejected the bot token: stop, say so once (never the token).
+fn token_rejected(status: &WorkerStatus) {
+    const REASON: &str = "Telegram rejected the bot token (401 Unauthorized): \
+        the notifier stopped sending and keeps its pending messages; \
+        set a valid TELOXIDE_TOKEN and restart";
+    if status.fail(REASON) {
+        tracing::error!(outcome = "token_rejected", "{REASON}");
+    }
+}
+
+/// A step's time: the wall clock it was given, read against the monotonic
+/// clock so later moments of the step (answers, flood-wait ends) follow it.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    ms: i64,
+    instant: Instant,
+}
+
+impl Clock {
+    fn at(ms: i64) -> Self {
+        Self {
+            ms,
+            instant: Instant::now(),
+        }
+    }
+
+    /// Now, on the step's wall clock.
+    fn now_ms(&self) -> i64 {
+        self.wall_ms(Instant::now())
+    }
+
+    /// The wall-clock unix ms of a monotonic instant.
+    fn wall_ms(&self, at: Instant) -> i64 {
+        self.ms
+            .saturating_add(millis(at.saturating_duration_since(self.instant)))
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::types::Message;
 
-use super::Limits;
 use super::classify::{Failure, backoff, classify};
+use super::{Limits, Policy};
 use crate::metrics::Metrics;
 use crate::store::{OutboxMessage, Store};
 
@@ -21,6 +21,14 @@ pub(crate) enum Verdict {
     Retry { delay: Duration, error: String },
     /// Telegram refused this message for good.
     Refused { error: String },
+    /// Network or server trouble again, and the row has had its attempts
+    /// (`NOTIFY_MAX_ATTEMPTS`) or is too old (`NOTIFY_MAX_AGE`): failed.
+    GaveUp { error: String },
+    /// The group became a supergroup: its chat moves to `to`, the row with
+    /// it, and is sent there next.
+    Migrated { to: i64 },
+    /// The bot token was rejected: the row stays as it was.
+    TokenRejected,
     /// The chat is gone for the bot: stop it and pause its subscriptions.
     ChatUnreachable { reason: String },
 }
@@ -40,6 +48,7 @@ impl Outcome {
         row: &OutboxMessage,
         result: Result<Message, RequestError>,
         limits: &Limits,
+        policy: &Policy,
         at_ms: i64,
     ) -> Self {
         let verdict = match result {
@@ -51,12 +60,19 @@ impl Outcome {
                     wait,
                     error: format!("flood wait: retry after {} s", wait.as_secs()),
                 },
-                Failure::Transient(error) => Verdict::Retry {
-                    delay: backoff(row.attempts, limits.backoff_base, limits.backoff_max),
-                    error,
+                Failure::Transient(error) => match give_up(row, policy, at_ms) {
+                    Some(why) => Verdict::GaveUp {
+                        error: format!("{why}; last error: {error}"),
+                    },
+                    None => Verdict::Retry {
+                        delay: backoff(row.attempts, limits.backoff_base, limits.backoff_max),
+                        error,
+                    },
                 },
                 Failure::Refused(error) => Verdict::Refused { error },
                 Failure::ChatUnreachable(reason) => Verdict::ChatUnreachable { reason },
+                Failure::Migrated(to) => Verdict::Migrated { to },
+                Failure::TokenRejected => Verdict::TokenRejected,
             },
         };
         Self {
@@ -91,7 +107,7 @@ impl Outcome {
                     .await?;
                 metrics.messages_retried.inc();
             }
-            Verdict::Refused { error } => {
+            Verdict::Refused { error } | Verdict::GaveUp { error } => {
                 store.mark_failed(self.row_id, error).await?;
                 metrics.messages_failed.inc();
             }
@@ -99,6 +115,12 @@ impl Outcome {
                 store.deactivate_chat(self.chat_id, reason).await?;
                 metrics.messages_failed.inc();
             }
+            Verdict::Migrated { to } => {
+                store.migrate_chat(self.chat_id, *to).await?;
+                metrics.messages_retried.inc();
+            }
+            // Nothing to write: the row stays pending, untouched.
+            Verdict::TokenRejected => {}
         }
         Ok(())
     }
@@ -151,7 +173,42 @@ impl Outcome {
                 outcome = "chat_stopped",
                 "chat unreachable; its subscriptions are paused"
             ),
+            Verdict::GaveUp { error } => tracing::warn!(
+                chat_id,
+                row_id,
+                kind,
+                error = %error,
+                outcome = "gave_up",
+                "send failed again; giving up on the message"
+            ),
+            Verdict::Migrated { to } => tracing::info!(
+                chat_id,
+                row_id,
+                kind,
+                new_chat_id = to,
+                outcome = "migrated",
+                "group became a supergroup; moving the chat and resending"
+            ),
+            // Logged once by the notifier, not per row.
+            Verdict::TokenRejected => {}
         }
+    }
+}
+
+/// Why a row that failed again at `at_ms` is given up on, if it is: this
+/// failure is its `max_attempts`-th, or it is `max_age` old.
+fn give_up(row: &OutboxMessage, policy: &Policy, at_ms: i64) -> Option<String> {
+    let attempts = row.attempts.saturating_add(1);
+    let age_ms = at_ms.saturating_sub(row.created_at_ms);
+    if attempts >= i64::from(policy.max_attempts.max(1)) {
+        Some(format!("gave up after {attempts} attempts"))
+    } else if age_ms >= millis(policy.max_age) {
+        let age = humantime::format_duration(Duration::from_secs(
+            u64::try_from(age_ms / 1000).unwrap_or(0),
+        ));
+        Some(format!("gave up after {attempts} attempts: {age} old"))
+    } else {
+        None
     }
 }
 

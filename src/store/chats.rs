@@ -62,6 +62,78 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The group `from` became the supergroup `to` (Telegram gives the new
+    /// id once, in an error or a service message): its subscriptions, its
+    /// preferences and reachability, its account and its pending messages
+    /// move to `to`, in one transaction. A subscription `to` already has
+    /// (same unique key) is kept once; the old chat's dialogue is dropped.
+    /// Returns `false` when there was nothing to move (already moved).
+    pub async fn migrate_chat(&self, from: i64, to: i64) -> anyhow::Result<bool> {
+        if from == to {
+            return Ok(false);
+        }
+        let mut tx = self.pool.begin().await.context("migrate chat: begin")?;
+        let mut moved = 0;
+        moved += sqlx::query(
+            "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at)
+             SELECT ?2, language, units, 1, NULL, ?3 FROM chats WHERE chat_id = ?1
+             ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language,
+                 units = excluded.units, active = 1, inactive_reason = NULL,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await
+        .context("copying a chat's preferences")?
+        .rows_affected();
+        sqlx::query("DELETE FROM chats WHERE chat_id = ?")
+            .bind(from)
+            .execute(&mut *tx)
+            .await
+            .context("removing the old chat")?;
+        moved += sqlx::query("UPDATE OR IGNORE subscriptions SET chat_id = ?2 WHERE chat_id = ?1")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await
+            .context("moving a chat's subscriptions")?
+            .rows_affected();
+        // Left behind only when `to` already had the same subscription.
+        sqlx::query("DELETE FROM subscriptions WHERE chat_id = ?")
+            .bind(from)
+            .execute(&mut *tx)
+            .await
+            .context("dropping duplicate subscriptions")?;
+        sqlx::query(
+            "UPDATE users SET chat_id = ?2 WHERE chat_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM users WHERE chat_id = ?2)",
+        )
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await
+        .context("moving a chat's account")?;
+        moved +=
+            sqlx::query("UPDATE outbox SET chat_id = ?2 WHERE chat_id = ?1 AND status = 'pending'")
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await
+                .context("moving a chat's pending messages")?
+                .rows_affected();
+        sqlx::query("DELETE FROM dialogues WHERE chat_id = ?")
+            .bind(from)
+            .execute(&mut *tx)
+            .await
+            .context("dropping the old chat's dialogue")?;
+        tx.commit().await.context("migrate chat: commit")?;
+        Ok(moved > 0)
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Preference {
     Language,

@@ -37,6 +37,23 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes at most `limit` dialogues last saved before `before_unix`
+    /// (unix seconds), oldest first: a dialogue abandoned for a day is not
+    /// worth keeping. Returns how many.
+    pub async fn prune_dialogues(&self, before_unix: i64, limit: u32) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM dialogues WHERE chat_id IN (
+                 SELECT chat_id FROM dialogues WHERE updated_at < ?1
+                 ORDER BY updated_at LIMIT ?2)",
+        )
+        .bind(before_unix)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .context("pruning idle dialogues")?;
+        Ok(done.rows_affected())
+    }
+
     /// The chat can be reached again (the user unblocked the bot): mark it
     /// active and resume the subscriptions that were paused with it.
     pub async fn reactivate_chat(&self, chat_id: i64) -> anyhow::Result<bool> {
@@ -110,6 +127,19 @@ mod tests {
         );
         store.delete_dialogue(1).await.unwrap();
         assert_eq!(store.dialogue(1).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn idle_dialogues_are_pruned_in_bounded_batches() {
+        let (store, _dir) = temp_store().await;
+        for chat in 1..=3 {
+            store.save_dialogue(chat, "{}").await.unwrap();
+        }
+        let now = crate::store::now_unix();
+        assert_eq!(store.prune_dialogues(now - 60, 10).await.unwrap(), 0);
+        assert_eq!(store.prune_dialogues(now + 1, 2).await.unwrap(), 2);
+        assert_eq!(store.prune_dialogues(now + 1, 2).await.unwrap(), 1);
+        assert_eq!(store.dialogue(3).await.unwrap(), None);
     }
 
     #[tokio::test]

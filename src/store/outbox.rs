@@ -1,6 +1,9 @@
 //! The outbox: messages decided by the poller, delivered by the notifier.
 //! A row is `pending` until Telegram accepted it (`sent`), refused it for good
-//! (`failed`), or its chat became unreachable (`stopped`). Nothing is deleted.
+//! or kept failing past `NOTIFY_MAX_ATTEMPTS` / `NOTIFY_MAX_AGE` (`failed`),
+//! its chat became unreachable or its news ended before delivery (`stopped`);
+//! `last_error` says why. `sent` rows are deleted after `OUTBOX_RETENTION`
+//! (`notifier_queries.rs`); the others are kept.
 
 use anyhow::Context;
 
@@ -16,6 +19,8 @@ pub struct OutboxMessage {
     pub text: String,
     pub attempts: i64,
     pub next_attempt_at_ms: i64,
+    /// When it was enqueued (unix ms): `NOTIFY_MAX_AGE` counts from here.
+    pub created_at_ms: i64,
 }
 
 /// One row of the outbox in any state (for tests and inspection).
@@ -77,7 +82,8 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         sqlx::query_as::<_, OutboxMessage>(
-            "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms
+            "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms,
+                    o.created_at_ms
              FROM outbox o
              WHERE o.status = 'pending'
                AND o.next_attempt_at_ms <= ?1
@@ -153,7 +159,8 @@ impl Store {
         Ok(())
     }
 
-    /// Telegram refused this message for good (not the chat): kept, with the reason.
+    /// Telegram refused this message for good (not the chat), or it kept
+    /// failing past the notifier's limits: kept, with the reason.
     pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1

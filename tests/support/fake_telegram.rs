@@ -62,6 +62,9 @@ pub enum Reply {
     RetryAfter(u32),
     /// `{"ok":false,"error_code":code,"description":description}` with HTTP `code`.
     Error { code: u16, description: String },
+    /// 400 "group chat was upgraded to a supergroup chat" with
+    /// `parameters.migrate_to_chat_id` (teloxide: `MigrateToChatId`).
+    MigrateTo(i64),
 }
 
 impl Reply {
@@ -94,6 +97,10 @@ impl Reply {
             "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
         )
     }
+    /// 401: the bot token is wrong or revoked (teloxide: `InvalidToken`).
+    pub fn unauthorized() -> Self {
+        Self::error(401, "Unauthorized")
+    }
     /// Note: teloxide waits 10 s before reading any 5xx answer.
     pub fn server_error() -> Self {
         Self::error(500, "Internal Server Error")
@@ -104,6 +111,7 @@ impl Reply {
             Self::Accept => 200,
             Self::RetryAfter(_) => 429,
             Self::Error { code, .. } => *code,
+            Self::MigrateTo(_) => 400,
         }
     }
 }
@@ -756,6 +764,7 @@ async fn handle(
     match scripted {
         Some(Reply::RetryAfter(seconds)) => return too_many_requests(seconds),
         Some(Reply::Error { code, description }) => return error(code, &description),
+        Some(Reply::MigrateTo(to)) => return migrated(to),
         Some(Reply::Accept) | None => {}
     }
     if name == "getupdates" {
@@ -970,6 +979,10 @@ fn send_message(inner: &mut Inner, params: &Map<String, Value>, at: Instant) -> 
             inner.log("sendMessage", chat_id, code, params, at);
             error(code, &description)
         }
+        Reply::MigrateTo(to) => {
+            inner.log("sendMessage", chat_id, 400, params, at);
+            migrated(to)
+        }
         Reply::Accept => {
             let (chat, text) = (chat_id.unwrap_or_default(), text.unwrap_or_default());
             let message_id = inner.new_message_id();
@@ -1165,6 +1178,17 @@ fn error(code: u16, description: &str) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
     let body = json!({ "ok": false, "error_code": code, "description": description });
     (status, axum::Json(body)).into_response()
+}
+
+/// Telegram's answer to a send to a group that became a supergroup.
+fn migrated(to: i64) -> Response {
+    let body = json!({
+        "ok": false,
+        "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": { "migrate_to_chat_id": to }
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 fn too_many_requests(retry_after: u32) -> Response {
