@@ -57,6 +57,9 @@ pub struct Metrics {
     pub disk_space_used: IntGauge,
     /// Connections handed out by the database pool.
     pub db_connections: IntCounter,
+    /// Supervised workers restarted after a panic or an early return, by
+    /// worker name (a fixed set: dispatcher, poller, notifier, sla_evaluator).
+    pub worker_restarts: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -191,6 +194,11 @@ impl Metrics {
                 "db_connections_total",
                 "Connections acquired from the database pool",
             ),
+            worker_restarts: counter_vec(
+                "worker_restarts_total",
+                "Supervised workers restarted after a panic or an early return",
+                &["worker"],
+            ),
         };
         metrics.register_all();
         metrics
@@ -224,6 +232,7 @@ impl Metrics {
             Box::new(self.memory_usage.clone()),
             Box::new(self.disk_space_used.clone()),
             Box::new(self.db_connections.clone()),
+            Box::new(self.worker_restarts.clone()),
         ];
         for c in collectors {
             self.registry.register(c).expect("metric names are unique");

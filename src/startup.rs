@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use teloxide::Bot;
+use axum::Extension;
+use teloxide::prelude::Requester;
+use teloxide::{ApiError, Bot, RequestError};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -17,14 +19,27 @@ use crate::alerts::{Poller, PollerSettings};
 use crate::bot::{self, BotContext};
 use crate::config::{Config, ProviderKind};
 use crate::forecasts::{ForecastSettings, Forecasts};
+use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
-use crate::shutdown;
-use crate::sla::{Evaluator, SlaService};
+use crate::server::{self, ServerLimits};
+use crate::shutdown::{self, ShutdownListener};
+use crate::sla::SlaService;
 use crate::store::Store;
 use crate::subscribe::Subscriber;
+use crate::supervise::{Backoff, supervise};
 use crate::sysmetrics::SystemMetrics;
 use crate::weather::{self, Instrumented, OpenMeteo, OpenWeatherMap, WeatherProvider};
+
+/// Slack on top of two poll intervals before the poller counts as stalled
+/// (a cycle that refreshes many cells takes a while).
+const POLLER_SLACK: Duration = Duration::from_secs(60);
+/// Slack on top of two SLA evaluation intervals (reads may wait on
+/// Prometheus).
+const SLA_SLACK: Duration = Duration::from_secs(30);
+/// The notifier beats at the top of each loop turn; a turn is one step (at
+/// most a batch of paced sends) and an idle pause of at most a second.
+const NOTIFIER_PERIOD: Duration = Duration::from_secs(120);
 
 pub struct App {
     listener: TcpListener,
@@ -32,17 +47,25 @@ pub struct App {
     router: axum::Router,
     store: Store,
     metrics: Metrics,
+    health: Health,
     workers: Option<Workers>,
     system_metrics: SystemMetrics,
-    sla_evaluator: Evaluator,
+    sla: SlaService,
+    sla_retention: Duration,
     sla_eval_interval: Duration,
 }
 
-/// The background half: it runs only with a bot token (nobody to tell otherwise).
+/// The background half: it runs only with a bot token (nobody to tell
+/// otherwise). Ingredients rather than built workers: a supervisor builds a
+/// worker again after it panicked.
 struct Workers {
-    poller: Poller,
+    store: Store,
+    forecasts: Forecasts,
+    metrics: Metrics,
+    poller_settings: PollerSettings,
     poll_interval: Duration,
-    notifier: Notifier,
+    /// The poller rings the notifier after writing rows.
+    wake: Arc<Notify>,
     bot: Bot,
     bot_context: BotContext,
 }
@@ -53,9 +76,16 @@ impl App {
         let metrics = Metrics::new();
         let provider = build_provider(&config, &metrics)?;
         let sla = SlaService::from_config(&config, store.clone(), &metrics);
-        let sla_evaluator = sla.evaluator(metrics.clone(), config.sla_retention);
-        let system_metrics =
-            SystemMetrics::new(store.clone(), &config.database_url, metrics.clone());
+        let system_metrics = {
+            let (store, url, metrics) =
+                (store.clone(), config.database_url.clone(), metrics.clone());
+            // Its first CPU reading blocks on /proc.
+            tokio::task::spawn_blocking(move || SystemMetrics::new(store, &url, metrics))
+                .await
+                .context("sampling system metrics")?
+        };
+        let health = Health::new();
+        let readiness = Readiness::new(health.clone(), store.clone(), &config.database_url).await;
         let secret = accounts::jwt_secret(config.jwt_secret.as_ref(), &store).await?;
         let accounts = Accounts::new(store.clone(), &secret, config.token_ttl, metrics.clone());
         let subscriber = Subscriber::new(store.clone(), Arc::clone(&provider));
@@ -74,13 +104,13 @@ impl App {
             admin_chats: Arc::new(config.admin_chat_ids.clone()),
             sla: sla.clone(),
         };
-        let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context)?;
+        let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context);
         let state = AppState {
             store: store.clone(),
             accounts,
             subscriber,
             metrics: metrics.clone(),
-            sla,
+            sla: sla.clone(),
             admin_token: config.admin_token.clone(),
         };
         let listener = TcpListener::bind(config.admin_addr)
@@ -91,12 +121,15 @@ impl App {
         Ok(Self {
             listener,
             local_addr,
-            router: admin::router(state),
+            // `/readyz` finds its checks in this extension.
+            router: admin::router(state).layer(Extension(readiness)),
             store,
             metrics,
+            health,
             workers,
             system_metrics,
-            sla_evaluator,
+            sla,
+            sla_retention: config.sla_retention,
             sla_eval_interval: config.sla_eval_interval,
         })
     }
@@ -113,6 +146,11 @@ impl App {
         &self.metrics
     }
 
+    /// The worker heartbeats `/readyz` reports.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Runs until Ctrl-C / SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let signal = shutdown::os_signal().context("installing signal handlers")?;
@@ -120,41 +158,192 @@ impl App {
     }
 
     /// Runs until `signal` resolves, then lets every task finish its current
-    /// unit of work (in-flight HTTP requests complete) and closes the store.
+    /// unit of work (in-flight HTTP requests complete within the shutdown
+    /// grace) and closes the store. The dispatcher, poller, notifier and SLA
+    /// evaluator run supervised: a panic restarts them with backoff.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(local_addr = %self.local_addr, "admin port listening");
         let (trigger, listener) = shutdown::channel();
         tokio::spawn(async move {
             signal.await;
             trigger.trigger();
         });
+        let supervisor = Supervisor {
+            health: self.health.clone(),
+            metrics: self.metrics.clone(),
+            listener: listener.clone(),
+        };
         let mut tasks = tokio::task::JoinSet::new();
         // Always, bot or not: /metrics and the SLA evaluator read these.
         tasks.spawn(self.system_metrics.run(listener.clone()));
         // Always too: SLAs watch the service whether or not a bot runs.
-        tasks.spawn(
-            self.sla_evaluator
-                .run(self.sla_eval_interval, listener.clone()),
-        );
+        {
+            let (sla, metrics, retention, interval) = (
+                self.sla.clone(),
+                self.metrics.clone(),
+                self.sla_retention,
+                self.sla_eval_interval,
+            );
+            tasks.spawn(supervisor.run(
+                "sla_evaluator",
+                Some(interval * 2 + SLA_SLACK),
+                move |listener| {
+                    sla.evaluator(metrics.clone(), retention)
+                        .run(interval, listener)
+                },
+            ));
+        }
         if let Some(w) = self.workers {
-            tasks.spawn(w.poller.run(w.poll_interval, listener.clone()));
-            tasks.spawn(w.notifier.run(listener.clone()));
-            tasks.spawn(bot::run(w.bot, w.bot_context, listener.clone()));
+            spawn_workers(&supervisor, &mut tasks, w);
         } else {
             tracing::warn!("TELOXIDE_TOKEN is not set: no polling and no alerts, REST only");
         }
+        // Logged once the workers are on their way (tests and CI read the
+        // address from this line and may stop the process right away).
+        tracing::info!(local_addr = %self.local_addr, "admin port listening");
         let mut http_stop = listener.clone();
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { http_stop.stopped().await });
-        let result = server.await.context("admin HTTP server failed");
+        server::serve(
+            self.listener,
+            self.router,
+            ServerLimits::default(),
+            async move { http_stop.stopped().await },
+        )
+        .await;
         // Each worker finishes its current unit of work, then returns.
         while tasks.join_next().await.is_some() {}
         self.store.close().await;
         tracing::info!("stopped");
-        result
+        Ok(())
+    }
+}
+
+/// Starts supervised workers: each registered in the health registry, its
+/// listener carrying its heartbeat.
+struct Supervisor {
+    health: Health,
+    metrics: Metrics,
+    listener: ShutdownListener,
+}
+
+impl Supervisor {
+    /// The supervised run of worker `name`, built by `make` from a listener
+    /// that carries its heartbeat; `expect_every` as in
+    /// [`Health::register`].
+    fn run<F, Fut>(
+        &self,
+        name: &'static str,
+        expect_every: Option<Duration>,
+        mut make: F,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: FnMut(ShutdownListener) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let heartbeat = self.health.register(name, expect_every);
+        let worker_listener = self.listener.clone().with_heartbeat(heartbeat.clone());
+        supervise(
+            heartbeat,
+            self.metrics.worker_restarts.clone(),
+            self.listener.clone(),
+            Backoff::default(),
+            move || make(worker_listener.clone()),
+        )
+    }
+}
+
+fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, w: Workers) {
+    let Workers {
+        store,
+        forecasts,
+        metrics,
+        poller_settings,
+        poll_interval,
+        wake,
+        bot,
+        bot_context,
+    } = w;
+    {
+        let (store, forecasts, metrics, wake) = (
+            store.clone(),
+            forecasts.clone(),
+            metrics.clone(),
+            Arc::clone(&wake),
+        );
+        tasks.spawn(supervisor.run(
+            "poller",
+            Some(poll_interval * 2 + POLLER_SLACK),
+            move |listener| {
+                Poller::new(
+                    store.clone(),
+                    forecasts.clone(),
+                    metrics.clone(),
+                    poller_settings.clone(),
+                    Arc::clone(&wake),
+                )
+                .run(poll_interval, listener)
+            },
+        ));
+    }
+    {
+        let bot = bot.clone();
+        tasks.spawn(
+            supervisor.run("notifier", Some(NOTIFIER_PERIOD), move |listener| {
+                Notifier::new(
+                    store.clone(),
+                    bot.clone(),
+                    metrics.clone(),
+                    Arc::clone(&wake),
+                )
+                .run(listener)
+            }),
+        );
+    }
+    let dispatcher = supervisor.run("dispatcher", None, move |listener| {
+        // Unready until the probe hears from Telegram.
+        listener.set_problem(Some("not connected to Telegram yet".to_owned()));
+        let run = bot::run(bot.clone(), bot_context.clone(), listener.clone());
+        let probe = watch_telegram(bot.clone(), listener);
+        async move {
+            let probe = tokio::spawn(probe);
+            run.await;
+            probe.abort();
+        }
+    });
+    tasks.spawn(dispatcher);
+}
+
+/// Keeps the dispatcher unready until Telegram answered `getMe` (the bot's
+/// own start-up retries the same way; this only reports it). The reason
+/// names no URL: the Bot API URL carries the token.
+async fn watch_telegram(bot: Bot, mut listener: ShutdownListener) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match bot.get_me().await {
+            Ok(_) => {
+                listener.set_problem(None);
+                listener.beat();
+                return;
+            }
+            Err(e) => listener.set_problem(Some(telegram_problem(&e).to_owned())),
+        }
+        tokio::select! {
+            _ = listener.stopped() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}
+
+fn telegram_problem(err: &RequestError) -> &'static str {
+    match err {
+        RequestError::Api(ApiError::InvalidToken) => "Telegram rejected TELOXIDE_TOKEN",
+        RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+            "another process is polling this bot (409 Conflict)"
+        }
+        RequestError::Network(_) | RequestError::Io(_) => "cannot reach Telegram",
+        _ => "Telegram did not answer getMe",
     }
 }
 
@@ -164,34 +353,26 @@ fn build_workers(
     forecasts: &Forecasts,
     metrics: &Metrics,
     bot_context: BotContext,
-) -> anyhow::Result<Option<Workers>> {
-    let Some(token) = &config.telegram_token else {
-        return Ok(None);
-    };
+) -> Option<Workers> {
+    let token = config.telegram_token.as_ref()?;
     let mut bot = Bot::new(token.expose());
     if let Some(url) = &config.telegram_api_url {
         bot = bot.set_api_url(url.clone());
     }
-    let wake = Arc::new(Notify::new());
-    let poller = Poller::new(
-        store.clone(),
-        forecasts.clone(),
-        metrics.clone(),
-        PollerSettings {
+    Some(Workers {
+        store: store.clone(),
+        forecasts: forecasts.clone(),
+        metrics: metrics.clone(),
+        poller_settings: PollerSettings {
             remind_every: config.remind_interval,
             heads_up_probability: config.heads_up_probability,
             admin_chats: config.admin_chat_ids.clone(),
         },
-        Arc::clone(&wake),
-    );
-    let notifier = Notifier::new(store.clone(), bot.clone(), metrics.clone(), wake);
-    Ok(Some(Workers {
-        poller,
         poll_interval: config.poll_interval,
-        notifier,
+        wake: Arc::new(Notify::new()),
         bot,
         bot_context,
-    }))
+    })
 }
 
 pub fn forecast_settings(config: &Config) -> ForecastSettings {

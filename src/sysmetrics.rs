@@ -4,7 +4,9 @@
 //! interval), so SLAs written for the old services keep their meaning.
 //!
 //! [`SystemMetrics::refresh_once`] is one sampling step; [`SystemMetrics::run`]
-//! only adds the schedule and shutdown.
+//! only adds the schedule and shutdown, and runs each step on the blocking
+//! pool (`spawn_blocking`): sysinfo reads /proc and the disk figure `stat`s
+//! files, neither of which belongs on an async worker thread.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -74,8 +76,9 @@ impl SystemMetrics {
         }
     }
 
-    /// Samples everything once and sets the metrics. Cheap and synchronous:
-    /// a few small reads under /proc and three `stat` calls.
+    /// Samples everything once and sets the metrics. Synchronous and
+    /// blocking (a few small reads under /proc and three `stat` calls): from
+    /// async code, call it through `spawn_blocking` as [`Self::run`] does.
     pub fn refresh_once(&mut self) -> Sample {
         let (cpu_percent, memory_percent) = match &mut self.process {
             Some((system, pid)) => process_usage(system, *pid, self.cpus),
@@ -118,8 +121,21 @@ impl SystemMetrics {
                 _ = shutdown.stopped() => break,
                 _ = ticks.tick() => {}
             }
-            let sample = self.refresh_once();
-            tracing::trace!(?sample, "system metrics refreshed");
+            let step = tokio::task::spawn_blocking(move || {
+                let sample = self.refresh_once();
+                (self, sample)
+            });
+            match step.await {
+                Ok((this, sample)) => {
+                    self = this;
+                    tracing::trace!(?sample, "system metrics refreshed");
+                }
+                Err(e) => {
+                    // Only a panic in sysinfo gets here; the sampler is gone.
+                    tracing::error!(error = %e, "system metrics sampler failed");
+                    return;
+                }
+            }
         }
         tracing::info!("system metrics stopped");
     }

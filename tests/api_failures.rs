@@ -394,11 +394,16 @@ async fn no_more_than_twenty_subscriptions_per_chat() {
     app.geocoding("Rome", &[("Rome", "IT", 41.89, 12.51, 2_318_895)])
         .await;
     let token = app.register("ada", 1).await;
-    for _ in 0..20 {
+    // Twenty different subscriptions (the same one twice is one subscription).
+    for max in 21..41 {
         let (status, _) = app
             .post_form(
                 &format!("/cityevents/{token}"),
-                &[("city_name", "Rome"), ("rain", "1")],
+                &[
+                    ("city_name", "Rome"),
+                    ("rain", "1"),
+                    ("max_temp", &max.to_string()),
+                ],
             )
             .await;
         assert_eq!(status, 201);

@@ -189,3 +189,97 @@ fn serves_and_exits_0_on_sigterm() {
     );
     assert!(dir.path().join("m.db").exists(), "the database was created");
 }
+
+/// The binary on a temp database, Telegram unreachable; returns the child,
+/// its stderr lines and the admin address once it listens.
+fn start_serving(
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    String,
+) {
+    let mut child = meteobot()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite:{}", dir.join("m.db").display()),
+        )
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("TELOXIDE_TOKEN", "424242:SECRET-bot-token-value")
+        .env("TELOXIDE_API_URL", "http://127.0.0.1:9/")
+        .env("OPEN_METEO_API_URL", "http://127.0.0.1:9/")
+        .env("OPEN_METEO_GEOCODING_URL", "http://127.0.0.1:9/")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no 'listening' line within 30 s");
+        };
+        if let Some(pos) = line.find("local_addr=") {
+            let rest = &line[pos + "local_addr=".len()..];
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            return (child, rx, addr);
+        }
+    }
+}
+
+/// Issue 9: a client that sends half a request (no final CRLF) must not keep
+/// the process alive after SIGTERM: in-flight requests get a bounded grace,
+/// then the rest are dropped and the process exits 0.
+#[test]
+fn a_half_sent_request_does_not_block_sigterm() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, rx, addr) = start_serving(dir.path());
+    let mut half = std::net::TcpStream::connect(&addr).unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    half.flush().unwrap();
+    // A second client that opened a connection and said nothing at all.
+    let _silent = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running 15 s after SIGTERM with a half-sent request open");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0));
+    let mut log = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        log.push(line);
+    }
+    assert!(
+        log.iter().any(|l| l.contains("stopped")),
+        "no clean stop in:\n{}",
+        log.join("\n")
+    );
+    drop(half);
+}

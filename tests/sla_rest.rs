@@ -209,7 +209,10 @@ async fn probability_needs_data_then_answers_a_probability() {
         .post_json("/sla_probability_violations", ask(json!(30)))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((&body["state"], &body["samples"]), (&json!(0), &json!(60)));
+    assert_eq!(body["state"], json!(0), "{body}");
+    // The app's own evaluator may add a sample of its own meanwhile.
+    let samples = body["samples"].as_u64().unwrap();
+    assert!((60..=62).contains(&samples), "{body}");
     let p = body["prevision"].as_f64().unwrap();
     assert!((0.0..0.05).contains(&p), "{body}");
 

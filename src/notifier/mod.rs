@@ -241,6 +241,7 @@ impl Notifier {
         self.shutdown = Some(shutdown.clone());
         tracing::info!("notifier started");
         while !shutdown.is_stopped() {
+            shutdown.beat(); // readiness: the loop turns (health.rs)
             let pause = match self.step().await {
                 Ok(StepOutcome::Worked(_)) => continue,
                 Ok(StepOutcome::TokenRejected) => {

@@ -64,12 +64,27 @@ impl Store {
         // idle queue and `after_connect` for one opened to serve an acquire
         // (min_connections is 0, so none is opened otherwise): together they
         // count every acquisition.
+        //
+        // Pool health: a reused connection is pinged (`test_before_acquire`)
+        // and dropped if SQLite holds it read-only — it opens one so when the
+        // file was not writable then, and would keep it so after permissions
+        // are restored. Its replacement is opened fresh. Connections are also
+        // recycled after `max_lifetime` / `idle_timeout`.
         let (reused, opened) = (Arc::clone(&acquisitions), Arc::clone(&acquisitions));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .before_acquire(move |_conn, _meta| {
+            .test_before_acquire(true)
+            .idle_timeout(Duration::from_secs(60))
+            .max_lifetime(Duration::from_secs(30 * 60))
+            .before_acquire(move |conn, _meta| {
                 reused.fetch_add(1, Ordering::Relaxed);
-                Box::pin(async { Ok(true) })
+                Box::pin(async move {
+                    let read_only = is_read_only(conn).await?;
+                    if read_only {
+                        tracing::warn!("dropping a read-only database connection");
+                    }
+                    Ok(!read_only)
+                })
             })
             .after_connect(move |_conn, _meta| {
                 opened.fetch_add(1, Ordering::Relaxed);
@@ -85,6 +100,30 @@ impl Store {
         Ok(Self { pool, acquisitions })
     }
 
+    /// `SELECT 1`: the database answers a query (readiness).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("SELECT 1")?;
+        Ok(())
+    }
+
+    /// Versions of this build's migrations the database has not applied
+    /// successfully (readiness); empty when it is up to date.
+    pub async fn pending_migrations(&self) -> anyhow::Result<Vec<i64>> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await
+                .context("reading _sqlx_migrations")?;
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -97,6 +136,16 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether SQLite opened this connection's main database read-only.
+async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    // SAFETY: `db` is the live handle of the connection locked above, and
+    // the schema name is a NUL-terminated C string literal.
+    let state = unsafe { libsqlite3_sys::sqlite3_db_readonly(db.as_ptr(), c"main".as_ptr()) };
+    Ok(state == 1)
 }
 
 /// Maps a UNIQUE violation to `Conflict(what)`, anything else to `Other`.
@@ -116,6 +165,31 @@ fn now_unix() -> i64 {
 /// Wall-clock unix milliseconds, the outbox's time unit.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod pool_health_tests {
+    use std::str::FromStr;
+
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn read_only_connections_are_recognised() {
+        let (store, dir) = test_support::temp_store().await;
+        let url = format!("sqlite:{}", dir.path().join("test.db").display());
+        let options = SqliteConnectOptions::from_str(&url).expect("url");
+        let mut writable = options.clone().connect().await.expect("connect");
+        assert!(!is_read_only(&mut writable).await.expect("handle"));
+        let mut read_only = options.read_only(true).connect().await.expect("connect");
+        assert!(is_read_only(&mut read_only).await.expect("handle"));
+        // The pool hands out writable connections that answer.
+        store.ping().await.expect("SELECT 1");
+        assert!(store.pending_migrations().await.expect("read").is_empty());
+        store.close().await;
+    }
 }
 
 #[cfg(test)]
