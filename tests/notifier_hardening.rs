@@ -68,14 +68,16 @@ impl Setup {
         .with_limits(limits())
     }
 
-    async fn subscription(&self, chat: i64) -> i64 {
+    /// A subscription of `chat` with maximum `t_max` (°C); subscriptions
+    /// of one chat must differ (the same one twice is the same one).
+    async fn subscription(&self, chat: i64, t_max: f64) -> i64 {
         let sub = NewSubscription {
             chat_id: ChatId::new(chat).unwrap(),
             city: "Rome",
             country: "IT",
             latitude: 41.89,
             longitude: 12.51,
-            band: TemperatureBand::new(None, Some(Temperature::new(30.0).unwrap())).unwrap(),
+            band: TemperatureBand::new(None, Some(Temperature::new(t_max).unwrap())).unwrap(),
             rain: true,
             snow: false,
             ahead: None,
@@ -307,10 +309,14 @@ async fn news_that_ended_before_delivery_is_dropped_with_its_ending() {
     let s = setup().await;
     let chat = 3001;
     let (heat, rain, told, later) = (
-        s.subscription(chat).await,
-        s.subscription(chat).await,
-        s.subscription(chat).await,
-        s.subscription(chat).await,
+        s.subscription(chat, 30.0).await,
+        s.subscription(chat, 31.0).await,
+        s.subscription(chat, 32.0).await,
+        s.subscription(chat, 33.0).await,
+    );
+    assert_eq!(
+        std::collections::HashSet::from([heat, rain, told, later]).len(),
+        4
     );
     // `told`: its alert went out before; its all-clear must follow.
     let alert_told = s.enqueue(chat, Some(told), "alert", "told: hot").await;
@@ -369,7 +375,7 @@ async fn news_that_ended_before_delivery_is_dropped_with_its_ending() {
 async fn a_group_that_became_a_supergroup_moves_and_gets_its_message_there() {
     let s = setup().await;
     let (group, supergroup) = (-4001, -1_009_001);
-    let sub = s.subscription(group).await;
+    let sub = s.subscription(group, 30.0).await;
     s.store.ensure_chat(group, Language::It).await.unwrap();
     s.enqueue(group, Some(sub), "alert", "group: hot").await;
     s.enqueue(group, Some(sub), "reminder", "group: still hot")
@@ -421,7 +427,7 @@ async fn a_group_that_became_a_supergroup_moves_and_gets_its_message_there() {
 #[tokio::test]
 async fn a_migration_twice_moves_once() {
     let s = setup().await;
-    let sub = s.subscription(-4002).await;
+    let sub = s.subscription(-4002, 30.0).await;
     assert!(s.store.migrate_chat(-4002, -1_004_002).await.unwrap());
     assert!(!s.store.migrate_chat(-4002, -1_004_002).await.unwrap());
     let moved = s
@@ -430,6 +436,36 @@ async fn a_migration_twice_moves_once() {
         .await
         .unwrap();
     assert_eq!(moved.iter().map(|m| m.id).collect::<Vec<_>>(), [sub]);
+}
+
+#[tokio::test]
+async fn a_subscription_the_supergroup_already_has_is_kept_once() {
+    let s = setup().await;
+    let (group, supergroup) = (-4003, -1_004_003);
+    s.subscription(group, 30.0).await;
+    let other = s.subscription(group, 25.0).await;
+    let kept = s.subscription(supergroup, 30.0).await;
+    s.enqueue(group, Some(other), "alert", "group: warm").await;
+
+    assert!(s.store.migrate_chat(group, supergroup).await.unwrap());
+
+    let mut ids: Vec<_> = s
+        .store
+        .subscriptions_of_chat(ChatId::new(supergroup).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [other.min(kept), other.max(kept)]);
+    let left = s
+        .store
+        .subscriptions_of_chat(ChatId::new(group).unwrap())
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+    assert_eq!(s.row("group: warm").await.chat_id, supergroup);
 }
 
 #[tokio::test]
