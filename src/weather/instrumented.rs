@@ -81,11 +81,15 @@ impl WeatherProvider for Instrumented {
         self.inner.forecast_batch()
     }
 
+    fn forecast_requests(&self, points: usize) -> usize {
+        self.inner.forecast_requests(points)
+    }
+
     async fn forecast(&self, points: &[Coordinates]) -> Vec<Result<Series, WeatherError>> {
         if points.is_empty() {
             return Vec::new();
         }
-        let requests = points.len().div_ceil(self.inner.forecast_batch().max(1));
+        let requests = self.inner.forecast_requests(points.len());
         self.metrics
             .weather_calls
             .with_label_values(&[self.inner.name()])

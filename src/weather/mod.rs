@@ -120,6 +120,12 @@ pub trait WeatherProvider: Send + Sync {
         1
     }
 
+    /// How many HTTP requests one forecast refresh of `points` places makes
+    /// (the requests metric; the budget counts [`Self::forecast_weight`]).
+    fn forecast_requests(&self, points: usize) -> usize {
+        points.div_ceil(self.forecast_batch().max(1))
+    }
+
     /// A forecast series for every point, in the same order as `points`
     /// (validated: see [`Series::validated`]); one failure costs only the
     /// points it concerns.

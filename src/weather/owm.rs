@@ -43,6 +43,8 @@ pub struct OpenWeatherMap {
     api_key: Secret,
     /// `None`: unpaced (tests); the app always sets the configured budget.
     pacer: Option<Arc<Pacer>>,
+    /// The per-minute cap the budget plans with: the pacing rate when set.
+    calls_per_minute: Option<u32>,
 }
 
 /// OpenWeatherMap's free plan allows 60 calls per minute.
@@ -55,12 +57,14 @@ impl OpenWeatherMap {
             base,
             api_key,
             pacer: None,
+            calls_per_minute: None,
         }
     }
 
     /// Paces every request (geocoding included) under this budget.
     pub fn with_calls_per_minute(mut self, calls_per_minute: u32) -> Self {
         self.pacer = Some(Arc::new(Pacer::per_minute(calls_per_minute)));
+        self.calls_per_minute = Some(calls_per_minute);
         self
     }
 
@@ -203,8 +207,22 @@ impl WeatherProvider for OpenWeatherMap {
         Ok(matches.into_iter().map(Place::from).collect())
     }
 
+    /// The free plan, with the per-minute limit lowered to
+    /// `OWM_CALLS_PER_MINUTE` when the operator paces below it: the budget
+    /// then plans no more per minute than the pacer lets out.
     fn free_quota(&self) -> Quota {
-        FREE_QUOTA
+        match self.calls_per_minute {
+            Some(rate) => Quota {
+                per_minute: FREE_QUOTA.per_minute.min(f64::from(rate)),
+                ..FREE_QUOTA
+            },
+            None => FREE_QUOTA,
+        }
+    }
+
+    fn forecast_requests(&self, points: usize) -> usize {
+        // The forecast and the current weather, per place.
+        2 * points
     }
 
     fn forecast_weight(&self, points: usize) -> f64 {
@@ -325,6 +343,31 @@ mod tests {
         assert_eq!(error_cod(&json!({ "cod": "oops" })), None);
         assert_eq!(error_cod(&json!({ "cod": null })), None);
         assert_eq!(error_cod(&json!([{ "cod": 500 }])), None);
+    }
+
+    #[test]
+    fn the_budget_plans_with_the_configured_pace_and_counts_two_requests_a_place() {
+        let provider = || {
+            OpenWeatherMap::new(
+                Client::new(),
+                Url::parse("http://h").unwrap(),
+                Secret::new("k"),
+            )
+        };
+        assert_eq!(provider().free_quota(), FREE_QUOTA);
+        let slow = provider().with_calls_per_minute(20);
+        assert_eq!(slow.free_quota().per_minute, 20.0);
+        assert_eq!(slow.free_quota().per_day, FREE_QUOTA.per_day);
+        // Pacing above the free plan does not raise its limit.
+        assert_eq!(
+            provider()
+                .with_calls_per_minute(600)
+                .free_quota()
+                .per_minute,
+            60.0
+        );
+        assert_eq!(slow.forecast_requests(3), 6);
+        assert_eq!(slow.forecast_weight(3), 6.0);
     }
 
     #[test]
