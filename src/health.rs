@@ -144,6 +144,13 @@ impl Health {
         }
     }
 
+    /// Adds a problem check to the registered worker `name` (no-op if none).
+    pub fn add_check(&self, name: &'static str, check: ProblemCheck) {
+        if let Some(w) = self.workers().get_mut(name) {
+            w.checks.push(check);
+        }
+    }
+
     /// Every registered worker, by name.
     pub fn report(&self) -> Vec<WorkerReport> {
         let now = self.inner.clock.now();

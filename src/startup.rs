@@ -21,7 +21,7 @@ use crate::config::{Config, ProviderKind};
 use crate::forecasts::{ForecastSettings, Forecasts};
 use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
-use crate::notifier::Notifier;
+use crate::notifier::{Notifier, Policy, WorkerStatus};
 use crate::server::{self, ServerLimits};
 use crate::shutdown::{self, ShutdownListener};
 use crate::sla::SlaService;
@@ -66,6 +66,8 @@ struct Workers {
     poll_interval: Duration,
     /// The poller rings the notifier after writing rows.
     wake: Arc<Notify>,
+    /// Give-up and pruning limits of the notifier (NOTIFY_MAX_*, OUTBOX_RETENTION).
+    notifier_policy: Policy,
     bot: Bot,
     bot_context: BotContext,
 }
@@ -251,6 +253,11 @@ impl Supervisor {
             move || make(worker_listener.clone()),
         )
     }
+
+    /// Adds a problem check to worker `name` (registered by [`Self::run`]).
+    fn check(&self, name: &'static str, check: crate::health::ProblemCheck) {
+        self.health.add_check(name, check);
+    }
 }
 
 fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, w: Workers) {
@@ -261,6 +268,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         poller_settings,
         poll_interval,
         wake,
+        notifier_policy,
         bot,
         bot_context,
     } = w;
@@ -288,17 +296,33 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
     }
     {
         let bot = bot.clone();
-        tasks.spawn(
-            supervisor.run("notifier", Some(NOTIFIER_PERIOD), move |listener| {
+        // One status across restarts: a rejected bot token stays reported.
+        let status = WorkerStatus::new();
+        let notifier = supervisor.run("notifier", Some(NOTIFIER_PERIOD), {
+            let status = status.clone();
+            move |listener| {
                 Notifier::new(
                     store.clone(),
                     bot.clone(),
                     metrics.clone(),
                     Arc::clone(&wake),
                 )
+                .with_policy(notifier_policy.clone())
+                .with_status(status.clone())
                 .run(listener)
+            }
+        });
+        supervisor.check(
+            "notifier",
+            Arc::new(move || {
+                (!status.healthy()).then(|| {
+                    status
+                        .problem()
+                        .unwrap_or_else(|| "stopped sending".to_owned())
+                })
             }),
         );
+        tasks.spawn(notifier);
     }
     let dispatcher = supervisor.run("dispatcher", None, move |listener| {
         // Unready until the probe hears from Telegram.
@@ -370,6 +394,7 @@ fn build_workers(
         },
         poll_interval: config.poll_interval,
         wake: Arc::new(Notify::new()),
+        notifier_policy: Policy::from_config(config),
         bot,
         bot_context,
     })

@@ -243,3 +243,50 @@ async fn made_up_methods_create_no_new_series() {
         );
     }
 }
+
+mod support;
+
+use support::fake_telegram::{FakeTelegram, Reply, TOKEN};
+
+#[tokio::test]
+async fn every_worker_ready_with_telegram_answering() {
+    let telegram = FakeTelegram::start().await;
+    let app = start(|config| {
+        config.telegram_token = Some(Secret::new(TOKEN));
+        config.telegram_api_url = Some(telegram.url());
+    })
+    .await;
+    let body = readyz_until(&app, 200).await;
+    let workers = body["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 4, "{body}");
+    assert!(workers.iter().all(|w| w["ok"] == true), "{body}");
+}
+
+#[tokio::test]
+async fn a_rejected_bot_token_is_named() {
+    let telegram = FakeTelegram::start().await;
+    telegram.reply_next_call("getMe", 1_000, Reply::unauthorized());
+    let app = start(|config| {
+        config.telegram_token = Some(Secret::new(TOKEN));
+        config.telegram_api_url = Some(telegram.url());
+    })
+    .await;
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        let (status, b) = app.readyz().await;
+        assert_eq!(status, 503, "{b}");
+        body = b;
+        if body["message"].as_str().unwrap().contains("rejected") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "dispatcher: Telegram rejected TELOXIDE_TOKEN"),
+        "{body}"
+    );
+}
