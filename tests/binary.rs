@@ -162,6 +162,17 @@ fn serves_and_exits_0_on_sigterm() {
     };
     let resp = std::net::TcpStream::connect(&addr);
     assert!(resp.is_ok(), "cannot connect to {addr}");
+    // The bot's first attempt to reach Telegram may come after the admin port
+    // listens: wait for its log line (bounded) before stopping the process.
+    while !log.contains("cannot reach Telegram") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("no Telegram retry logged within 30 s in:\n{log}");
+        };
+        log.push_str(&line);
+        log.push('\n');
+    }
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

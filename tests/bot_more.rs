@@ -288,3 +288,35 @@ async fn the_same_subscription_twice_is_said_and_not_stored() {
         .unwrap();
     assert_eq!(subs.len(), 1);
 }
+
+#[tokio::test]
+async fn a_group_that_became_a_supergroup_takes_its_subscriptions_along() {
+    let rig = bot_rig(vec![]).await;
+    rig.places(
+        "Rome",
+        &[("Rome", "Lazio", "IT", 41.89193, 12.51133, 2_318_895)],
+    )
+    .await;
+    let mut bot = rig.mock(text("/subscribe Rome 5 30 yes no"));
+    bot.dispatch().await;
+    let old = ChatId::new(chat_id()).unwrap();
+    assert_eq!(rig.store.subscriptions_of_chat(old).await.unwrap().len(), 1);
+    // Telegram's service message in the old group: "migrated to" the new id.
+    let new_id = -1_001_234_567_890;
+    bot.update(teloxide_tests::MockMessageMigrationToChat::new().migrate_to_chat_id(new_id));
+    bot.dispatch().await;
+    assert!(
+        rig.store
+            .subscriptions_of_chat(old)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let moved = rig
+        .store
+        .subscriptions_of_chat(ChatId::new(new_id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].city, "Rome");
+}

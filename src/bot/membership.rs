@@ -41,7 +41,6 @@ pub fn migration(msg: &Message) -> Option<(i64, i64)> {
 /// second finds nothing left to move). To be routed before the dialogue:
 /// `dptree::filter(|m: Message| membership::migration(&m).is_some())
 ///     .endpoint(membership::on_migration)`.
-#[allow(dead_code)] // routed by `bot::schema` (issue 9)
 pub async fn on_migration(msg: Message, ctx: BotContext) -> HandlerResult {
     let Some((from, to)) = migration(&msg) else {
         return Ok(());

@@ -77,6 +77,11 @@ impl BotContext {
 /// and friends always work; other text goes to the current dialogue step.
 pub fn schema() -> UpdateHandler<BotError> {
     let messages = Update::filter_message()
+        // A group that became a supergroup moves, before any dialogue.
+        .branch(
+            dptree::filter(|m: Message| membership::migration(&m).is_some())
+                .endpoint(membership::on_migration),
+        )
         .enter_dialogue::<Message, DialogueStorage, State>()
         // In a group, `/help@otherbot` is for another bot: not a word from us.
         .branch(
