@@ -110,12 +110,13 @@ async fn tampered_expired_and_missing_tokens_are_401() {
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    // A token signed with another key.
+    // A token signed with another key. Tokens carry the account's random id.
     let now = chrono::Utc::now().timestamp();
+    let salt = app.store.user_by_id(1).await.unwrap().unwrap().token_salt;
     let sign = |secret: &str, exp: i64| {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
-            &json!({ "sub": "1", "name": "ada", "chat": 42, "jti": "x", "iat": now - 7200, "exp": exp }),
+            &json!({ "sub": "1", "name": "ada", "chat": 42, "salt": salt, "jti": "x", "iat": now - 7200, "exp": exp }),
             &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
         )
         .unwrap()

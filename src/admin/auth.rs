@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -9,11 +10,19 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::form::Fields;
+use super::rate_limit::{Limits, limit};
 
-pub fn router() -> Router<AppState> {
+/// `/register` and `/login` are rate limited per client (`limits`).
+pub fn router(limits: &Limits) -> Router<AppState> {
     Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
+        .route(
+            "/register",
+            post(register).route_layer(from_fn_with_state(limits.register.clone(), limit)),
+        )
+        .route(
+            "/login",
+            post(login).route_layer(from_fn_with_state(limits.login.clone(), limit)),
+        )
         .route("/logout", post(logout))
 }
 

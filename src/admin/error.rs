@@ -3,7 +3,10 @@
 //! and never shown to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -16,6 +19,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub state: u8,
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds, at least 1) when set.
+    pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -24,7 +29,29 @@ impl ApiError {
             status,
             state,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error with a `Retry-After` header.
+    pub fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// The server cannot take the request now: 503, state 1, `Retry-After`.
+    pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, 1, message).retry_after(retry_after)
+    }
+
+    /// This client sent too many requests: 429, state 1, `Retry-After`.
+    pub fn too_many_requests(retry_after: Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            1,
+            "too many requests, slow down and retry later",
+        )
+        .retry_after(retry_after)
     }
 
     /// Bad or missing input: 400, state 1.
@@ -58,7 +85,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "state": self.state, "message": self.message });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            // Whole seconds, rounded up: 0 would invite an immediate retry.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
     }
 }
 
@@ -70,6 +105,7 @@ impl From<AccountError> for ApiError {
             e @ (AccountError::BadCredentials | AccountError::BadToken) => {
                 Self::unauthorized(e.to_string())
             }
+            e @ AccountError::Busy { retry_after } => Self::busy(e.to_string(), retry_after),
             AccountError::Internal(e) => Self::internal(e),
         }
     }

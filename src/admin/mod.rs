@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod form;
 mod observability;
+pub mod rate_limit;
 mod sla;
 mod subscriptions;
 
@@ -40,11 +41,13 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
+    // One set of limiters for both spellings of each route.
+    let limits = rate_limit::Limits::default();
     Router::new()
-        .merge(auth::router())
-        .nest("/auth", auth::router())
-        .merge(subscriptions::router())
-        .nest("/city_serv", subscriptions::router())
+        .merge(auth::router(&limits))
+        .nest("/auth", auth::router(&limits))
+        .merge(subscriptions::router(&limits))
+        .nest("/city_serv", subscriptions::router(&limits))
         .merge(sla::router(state.clone()))
         .nest("/sla_manager", sla::router(state.clone()))
         .merge(observability::router())

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -10,16 +11,22 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::form::Fields;
+use super::rate_limit::{Limits, limit};
 use crate::accounts::Session;
 use crate::domain::{CityName, LeadTime};
 use crate::store::Subscription;
 use crate::subscribe::SubscribeError;
 use crate::subscribe::Watch;
 
-pub fn router() -> Router<AppState> {
+/// `/cityevents` (both forms) is rate limited per client (`limits`).
+pub fn router(limits: &Limits) -> Router<AppState> {
+    let city_events = || from_fn_with_state(limits.city_events.clone(), limit);
     Router::new()
-        .route("/cityevents/{token}", post(city_event_with_path_token))
-        .route("/cityevents", post(city_event))
+        .route(
+            "/cityevents/{token}",
+            post(city_event_with_path_token).route_layer(city_events()),
+        )
+        .route("/cityevents", post(city_event).route_layer(city_events()))
         .route("/subscriptions", get(list).post(list_posted))
         .route("/subscriptions/{id}", delete(remove))
 }

@@ -7,13 +7,15 @@ mod band;
 mod city;
 mod flag;
 mod lead;
+mod preferences;
 mod temperature;
 
-pub use account::{ChatId, Password, Username};
+pub use account::{CHAT_ID_MAX, ChatId, Password, Username, username_key};
 pub use band::TemperatureBand;
 pub use city::CityName;
 pub use flag::parse_flag;
 pub use lead::LeadTime;
+pub use preferences::{Language, Units};
 pub use temperature::Temperature;
 
 /// A rejected value, with a sentence saying what to fix.

@@ -4,13 +4,20 @@ use anyhow::Context;
 
 use super::{Store, now_unix};
 
+/// How long past its expiry a revoked token's row is kept. The token check
+/// allows no leeway today; this margin covers one (a few seconds) and
+/// clock steps, so a revoked token never passes again while its signature
+/// check could still accept it.
+pub const REVOCATION_MARGIN_S: i64 = 300;
+
 impl Store {
-    /// Revokes a token id; revoking twice is fine. Expired entries are pruned
-    /// on the way: past their expiry the signature check refuses them anyway.
+    /// Revokes a token id; revoking twice is fine. Entries that expired more
+    /// than [`REVOCATION_MARGIN_S`] ago are pruned on the way: the expiry
+    /// check refuses those tokens anyway.
     pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await.context("revoke: begin")?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
-            .bind(now_unix())
+            .bind(now_unix() - REVOCATION_MARGIN_S)
             .execute(&mut *tx)
             .await
             .context("pruning revoked tokens")?;
@@ -46,5 +53,20 @@ mod tests {
         store.revoke_token("a", exp).await.unwrap();
         assert!(store.is_token_revoked("a").await.unwrap());
         assert!(!store.is_token_revoked("b").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_just_expired_revocation_is_kept_past_the_margin_only() {
+        let (store, _dir) = temp_store().await;
+        let now = chrono::Utc::now().timestamp();
+        store.revoke_token("recent", now - 10).await.unwrap();
+        store
+            .revoke_token("old", now - super::REVOCATION_MARGIN_S - 10)
+            .await
+            .unwrap();
+        // Another revocation prunes.
+        store.revoke_token("c", now + 60).await.unwrap();
+        assert!(store.is_token_revoked("recent").await.unwrap());
+        assert!(!store.is_token_revoked("old").await.unwrap());
     }
 }

@@ -20,56 +20,9 @@ pub use forecast::{
 };
 pub use sla::{SlaTexts, sla_texts};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    It,
-}
-
-impl Language {
-    /// From a stored code or Telegram's `language_code` (`it`, `it-IT`);
-    /// anything not Italian is English.
-    pub fn from_code(code: &str) -> Self {
-        let code = code.trim().to_ascii_lowercase();
-        if code == "it" || code.starts_with("it-") || code.starts_with("it_") {
-            Language::It
-        } else {
-            Language::En
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::It => "it",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Units {
-    #[default]
-    Celsius,
-    Fahrenheit,
-}
-
-impl Units {
-    pub fn from_code(code: &str) -> Self {
-        if code.trim().eq_ignore_ascii_case("f") {
-            Units::Fahrenheit
-        } else {
-            Units::Celsius
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Units::Celsius => "c",
-            Units::Fahrenheit => "f",
-        }
-    }
-}
+// The chat preferences are domain values; they are re-exported here, where
+// most of their users have always found them.
+pub use crate::domain::{Language, Units};
 
 /// A temperature for people: one decimal at most, the language's decimal
 /// separator, the chat's unit ("35.2 °C", "30 °C", "35,2 °C", "95.4 °F").
