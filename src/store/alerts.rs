@@ -104,7 +104,7 @@ impl Store {
         let upserts: Vec<&EpisodeRow> = changes.iter().filter_map(|c| c.row.as_ref()).collect();
         let deletes: Vec<&EpisodeChange> = changes.iter().filter(|c| c.row.is_none()).collect();
         let mut statements = 0;
-        let mut tx = self.pool.begin().await.context("alert changes: begin")?;
+        let mut tx = self.write_tx().await.context("alert changes: begin")?;
         for chunk in upserts.chunks(BATCH) {
             upsert_episodes(chunk, now)
                 .build()

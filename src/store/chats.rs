@@ -73,7 +73,7 @@ impl Store {
         if from == to {
             return Ok(false);
         }
-        let mut tx = self.pool.begin().await.context("migrate chat: begin")?;
+        let mut tx = self.write_tx().await.context("migrate chat: begin")?;
         let mut moved = 0;
         moved += sqlx::query(
             "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at)

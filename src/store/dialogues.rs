@@ -57,7 +57,7 @@ impl Store {
     /// The chat can be reached again (the user unblocked the bot): mark it
     /// active and resume the subscriptions that were paused with it.
     pub async fn reactivate_chat(&self, chat_id: i64) -> anyhow::Result<bool> {
-        let mut tx = self.pool.begin().await.context("reactivate chat: begin")?;
+        let mut tx = self.write_tx().await.context("reactivate chat: begin")?;
         let changed = sqlx::query(
             "UPDATE chats SET active = 1, inactive_reason = NULL, updated_at = ? WHERE chat_id = ? AND active = 0",
         )

@@ -58,7 +58,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.context("series: begin")?;
+        let mut tx = self.write_tx().await.context("series: begin")?;
         for chunk in rows.chunks(BATCH) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO forecast_series (lat_e4, lon_e4, fetched_at_ms, series) ",

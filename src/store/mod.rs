@@ -133,6 +133,17 @@ impl Store {
         self.acquisitions.load(Ordering::Relaxed)
     }
 
+    /// A write transaction that takes SQLite's write lock at once
+    /// (`BEGIN IMMEDIATE`). A deferred transaction that reads first and
+    /// writes later is refused with "database is locked" *without* waiting
+    /// when another connection wrote in between; an immediate one waits for
+    /// the lock under the busy timeout instead.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

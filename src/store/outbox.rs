@@ -179,7 +179,7 @@ impl Store {
     /// messages, keeping them with the reason. One transaction.
     pub async fn deactivate_chat(&self, chat_id: i64, reason: &str) -> anyhow::Result<()> {
         let now = super::now_unix();
-        let mut tx = self.pool.begin().await.context("deactivate chat: begin")?;
+        let mut tx = self.write_tx().await.context("deactivate chat: begin")?;
         sqlx::query(
             "INSERT INTO chats (chat_id, active, inactive_reason, updated_at) VALUES (?1, 0, ?2, ?3)
              ON CONFLICT (chat_id) DO UPDATE SET active = 0, inactive_reason = ?2, updated_at = ?3",

@@ -148,7 +148,7 @@ impl Store {
         samples: &[SlaSample],
         prune_before_ms: i64,
     ) -> anyhow::Result<Pruned> {
-        let mut tx = self.pool.begin().await.context("record samples: begin")?;
+        let mut tx = self.write_tx().await.context("record samples: begin")?;
         for s in samples {
             sqlx::query(
                 "INSERT INTO sla_samples (sla_id, at_ms, value)

@@ -76,7 +76,7 @@ impl Store {
     /// rather than through `INSERT … RETURNING`, whose row can reach the
     /// caller before the statement (and the commit) finished.
     pub async fn subscribe(&self, new: NewSubscription<'_>, limit: u32) -> anyhow::Result<Insert> {
-        let mut tx = self.pool.begin().await.context("subscribing: begin")?;
+        let mut tx = self.write_tx().await.context("subscribing: begin")?;
         if let Some(existing) = same_subscription(&mut tx, &new).await? {
             tx.commit().await.context("subscribing: commit")?;
             return Ok(Insert::Existing(existing));

@@ -15,7 +15,7 @@ impl Store {
     /// than [`REVOCATION_MARGIN_S`] ago are pruned on the way: the expiry
     /// check refuses those tokens anyway.
     pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await.context("revoke: begin")?;
+        let mut tx = self.write_tx().await.context("revoke: begin")?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
             .bind(now_unix() - REVOCATION_MARGIN_S)
             .execute(&mut *tx)

@@ -33,8 +33,7 @@ impl Store {
     /// `Conflict`.
     pub async fn insert_user(&self, new: NewUser<'_>) -> Result<User, WriteError> {
         let mut tx = self
-            .pool
-            .begin()
+            .write_tx()
             .await
             .context("insert user: begin")
             .map_err(WriteError::Other)?;
