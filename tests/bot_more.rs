@@ -320,3 +320,41 @@ async fn a_group_that_became_a_supergroup_takes_its_subscriptions_along() {
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0].city, "Rome");
 }
+
+#[tokio::test]
+async fn after_units_f_thresholds_typed_in_chat_are_fahrenheit() {
+    let rig = bot_rig(vec![]).await;
+    rig.places(
+        "Oslo",
+        &[("Oslo", "Oslo", "NO", 59.91273, 10.74609, 580_000)],
+    )
+    .await;
+    let mut bot = rig.mock(text("/units f"));
+    bot.dispatch().await;
+    // Today's bug: "86 °C is outside -90..60 °C" while /weather shows °F.
+    bot.update(text("/subscribe Oslo 41 86 no no"));
+    bot.dispatch().await;
+    assert!(
+        last_text(&bot).starts_with("✅ Subscribed"),
+        "{}",
+        last_text(&bot)
+    );
+    // An explicit suffix wins over the chat's units.
+    bot.update(text("/subscribe Oslo 0C 35C no no"));
+    bot.dispatch().await;
+    assert!(
+        last_text(&bot).starts_with("✅ Subscribed"),
+        "{}",
+        last_text(&bot)
+    );
+    let subs = rig
+        .store
+        .subscriptions_of_chat(ChatId::new(chat_id()).unwrap())
+        .await
+        .unwrap();
+    let bands: Vec<_> = subs.iter().map(|s| (s.t_min, s.t_max)).collect();
+    assert_eq!(
+        bands,
+        vec![(Some(5.0), Some(30.0)), (Some(0.0), Some(35.0))]
+    );
+}

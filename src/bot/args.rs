@@ -9,7 +9,7 @@
 //! other line keeps the rules of the four-value form, so a city whose last
 //! word is a number (`Area 51 5 30 no no`) still works.
 
-use crate::domain::{CityName, LeadTime, Temperature, parse_flag};
+use crate::domain::{CityName, LeadTime, Temperature, Units, parse_flag};
 use crate::subscribe::parse_ahead;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,12 +61,15 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// Whether a word reads as a limit rather than part of a city name.
 fn looks_like_value(word: &str) -> bool {
-    Temperature::parse_optional(word).is_ok() && !word.trim().is_empty()
+    Temperature::parse_with_units(word, Units::Celsius).is_ok() && !word.trim().is_empty()
         || parse_flag(word).is_ok()
         || word.trim().parse::<f64>().is_ok()
 }
 
-pub fn parse_subscribe(args: &str) -> SubscribeArgs {
+/// `/subscribe` arguments. Temperatures without a unit are in the chat's
+/// `units` (after `/units f`, `41 86` means 41–86 °F); `30C` or `86F` says
+/// so explicitly whatever the chat's setting.
+pub fn parse_subscribe(args: &str, units: Units) -> SubscribeArgs {
     let words = tokens(args);
     if words.is_empty() {
         return SubscribeArgs::Guided;
@@ -80,7 +83,7 @@ pub fn parse_subscribe(args: &str) -> SubscribeArgs {
         let (rest, lead) = words.split_at(words.len() - lead_words);
         let (city_words, values) = rest.split_at(rest.len() - 4);
         let lead = lead.join(" ");
-        match one_line(&city_words.join(" "), values, Some(&lead)) {
+        match one_line(&city_words.join(" "), values, Some(&lead), units) {
             Ok(parsed) => return parsed,
             // Flags where the lead form has them, or a real lead at the end:
             // the user meant this form, so its error is the one to explain.
@@ -97,7 +100,10 @@ pub fn parse_subscribe(args: &str) -> SubscribeArgs {
     if words.len() >= 5 {
         let (city_words, values) = words.split_at(words.len() - 4);
         if values.iter().any(|v| looks_like_value(v)) {
-            return match (one_line(&city_words.join(" "), values, None), lead_error) {
+            return match (
+                one_line(&city_words.join(" "), values, None, units),
+                lead_error,
+            ) {
                 (Ok(parsed), _) => parsed,
                 (Err(e), None) | (Err(_), Some(e)) => SubscribeArgs::Invalid(e.to_string()),
             };
@@ -120,10 +126,11 @@ fn one_line(
     city: &str,
     values: &[String],
     lead: Option<&str>,
+    units: Units,
 ) -> Result<SubscribeArgs, crate::domain::ParseError> {
     let city = CityName::parse(city)?;
-    let min = Temperature::parse_optional(&values[0]).map_err(|e| prefix("t_min", e))?;
-    let max = Temperature::parse_optional(&values[1]).map_err(|e| prefix("t_max", e))?;
+    let min = Temperature::parse_with_units(&values[0], units).map_err(|e| prefix("t_min", e))?;
+    let max = Temperature::parse_with_units(&values[1], units).map_err(|e| prefix("t_max", e))?;
     let rain = parse_flag(&values[2]).map_err(|e| prefix("rain", e))?;
     let snow = parse_flag(&values[3]).map_err(|e| prefix("snow", e))?;
     let ahead = parse_ahead(lead)?;
@@ -143,6 +150,32 @@ fn prefix(what: &str, e: crate::domain::ParseError) -> crate::domain::ParseError
 
 #[cfg(test)]
 mod tests {
+    /// Celsius chats, as before `/units`.
+    fn parse(args: &str) -> SubscribeArgs {
+        parse_subscribe(args, Units::Celsius)
+    }
+
+    #[test]
+    fn temperatures_are_in_the_chats_units_unless_a_suffix_says() {
+        let SubscribeArgs::OneLine { min, max, .. } =
+            parse_subscribe("Oslo 41 86 no no", Units::Fahrenheit)
+        else {
+            panic!("one line expected");
+        };
+        assert_eq!((min, max), (Some(5.0), Some(30.0)));
+        let SubscribeArgs::OneLine { min, max, .. } =
+            parse_subscribe("Oslo 5C 86F no no", Units::Celsius)
+        else {
+            panic!("one line expected");
+        };
+        assert_eq!((min, max), (Some(5.0), Some(30.0)));
+        // 86 °C is out of range; 86 °F is not.
+        assert!(matches!(
+            parse_subscribe("Oslo 41 86 no no", Units::Celsius),
+            SubscribeArgs::Invalid(_)
+        ));
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -152,13 +185,10 @@ mod tests {
 
     #[test]
     fn the_forms() {
-        assert_eq!(parse_subscribe(""), SubscribeArgs::Guided);
+        assert_eq!(parse(""), SubscribeArgs::Guided);
+        assert_eq!(parse("  New York "), SubscribeArgs::City(city("New York")));
         assert_eq!(
-            parse_subscribe("  New York "),
-            SubscribeArgs::City(city("New York"))
-        );
-        assert_eq!(
-            parse_subscribe("Rome 5 30 yes no"),
+            parse("Rome 5 30 yes no"),
             SubscribeArgs::OneLine {
                 city: city("Rome"),
                 min: Some(5.0),
@@ -169,7 +199,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_subscribe("\"New York\" - 30 no no"),
+            parse("\"New York\" - 30 no no"),
             SubscribeArgs::OneLine {
                 city: city("New York"),
                 min: None,
@@ -180,7 +210,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_subscribe("New York - 30 no no"),
+            parse("New York - 30 no no"),
             SubscribeArgs::OneLine {
                 city: city("New York"),
                 min: None,
@@ -191,7 +221,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_subscribe("Reggio nell'Emilia 2,5 none sì no"),
+            parse("Reggio nell'Emilia 2,5 none sì no"),
             SubscribeArgs::OneLine {
                 city: city("Reggio nell'Emilia"),
                 min: Some(2.5),
@@ -202,31 +232,28 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_subscribe("San Juan de la Cruz"),
+            parse("San Juan de la Cruz"),
             SubscribeArgs::City(city("San Juan de la Cruz"))
         );
     }
 
     #[test]
     fn mistakes_are_explained() {
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome hot 30 yes no") else {
+        let SubscribeArgs::Invalid(why) = parse("Rome hot 30 yes no") else {
             panic!()
         };
         assert!(why.starts_with("t_min:"), "{why}");
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 300 yes no") else {
+        let SubscribeArgs::Invalid(why) = parse("Rome 5 300 yes no") else {
             panic!()
         };
         assert!(why.starts_with("t_max:"), "{why}");
-        let SubscribeArgs::Invalid(why) = parse_subscribe("Rome 5 30 maybe no") else {
+        let SubscribeArgs::Invalid(why) = parse("Rome 5 30 maybe no") else {
             panic!()
         };
         assert!(why.starts_with("rain:"), "{why}");
+        assert!(matches!(parse("Rome 5 30"), SubscribeArgs::Invalid(_)));
         assert!(matches!(
-            parse_subscribe("Rome 5 30"),
-            SubscribeArgs::Invalid(_)
-        ));
-        assert!(matches!(
-            parse_subscribe("12345 5 30 no no"),
+            parse("12345 5 30 no no"),
             SubscribeArgs::Invalid(_)
         ));
     }
@@ -245,31 +272,26 @@ mod tests {
             snow: false,
             ahead,
         };
-        assert_eq!(parse_subscribe("Rome 5 30 yes no 3h"), rome(lead("3h")));
-        assert_eq!(parse_subscribe("Rome 5 30 yes no 90"), rome(lead("90")));
-        assert_eq!(parse_subscribe("Rome 5 30 yes no off"), rome(None));
-        assert_eq!(parse_subscribe("Rome 5 30 yes no no"), rome(None));
-        assert_eq!(parse_subscribe("Rome 5 30 yes no 1h 30m"), rome(lead("90")));
-        assert_eq!(
-            parse_subscribe("Rome 5 30 yes no \"1h 30m\""),
-            rome(lead("90"))
-        );
+        assert_eq!(parse("Rome 5 30 yes no 3h"), rome(lead("3h")));
+        assert_eq!(parse("Rome 5 30 yes no 90"), rome(lead("90")));
+        assert_eq!(parse("Rome 5 30 yes no off"), rome(None));
+        assert_eq!(parse("Rome 5 30 yes no no"), rome(None));
+        assert_eq!(parse("Rome 5 30 yes no 1h 30m"), rome(lead("90")));
+        assert_eq!(parse("Rome 5 30 yes no \"1h 30m\""), rome(lead("90")));
         // Several words, quoted or not, with a lead.
-        let SubscribeArgs::OneLine { city: c, ahead, .. } =
-            parse_subscribe("New York - 30 no no 40m")
-        else {
+        let SubscribeArgs::OneLine { city: c, ahead, .. } = parse("New York - 30 no no 40m") else {
             panic!()
         };
         assert_eq!((c, ahead), (city("New York"), lead("40m")));
         // Without a lead nothing changes: `30` and `0,5` are limits, and a
         // city ending in a number is still a city.
-        assert_eq!(parse_subscribe("Rome 5 30 yes no"), rome(None));
+        assert_eq!(parse("Rome 5 30 yes no"), rome(None));
         let SubscribeArgs::OneLine {
             city: c,
             min,
             ahead,
             ..
-        } = parse_subscribe("Area 51 5 30 no yes")
+        } = parse("Area 51 5 30 no yes")
         else {
             panic!()
         };
@@ -297,8 +319,8 @@ mod tests {
             ("Rome hot 30 yes no 3h", "t_min: 'hot' is not a temperature"),
             ("Rome 5 30 maybe no 3h", "rain: 'maybe' is not yes or no"),
         ] {
-            let SubscribeArgs::Invalid(got) = parse_subscribe(input) else {
-                panic!("{input}: {:?}", parse_subscribe(input))
+            let SubscribeArgs::Invalid(got) = parse(input) else {
+                panic!("{input}: {:?}", parse(input))
             };
             assert!(got.starts_with(why), "{input}: {got}");
         }
@@ -307,7 +329,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,80}") {
-            let _ = parse_subscribe(&s);
+            let _ = parse(&s);
         }
 
         #[test]
@@ -315,7 +337,7 @@ mod tests {
             let yn = |b: bool| if b { "yes" } else { "no" };
             let text = format!("Rome {min} {max} {} {}", yn(rain), yn(snow));
             prop_assert_eq!(
-                parse_subscribe(&text),
+                parse(&text),
                 SubscribeArgs::OneLine { city: city("Rome"), min: Some(min as f64), max: Some(max as f64), rain, snow, ahead: None }
             );
         }
@@ -323,7 +345,7 @@ mod tests {
         #[test]
         fn any_lead_in_range_round_trips(minutes in 1u64..=2880, rain in any::<bool>()) {
             let text = format!("Rome 5 30 {} no {minutes}", if rain { "sì" } else { "no" });
-            let SubscribeArgs::OneLine { ahead, rain: r, .. } = parse_subscribe(&text) else {
+            let SubscribeArgs::OneLine { ahead, rain: r, .. } = parse(&text) else {
                 panic!("{text}")
             };
             prop_assert_eq!(ahead.map(|l| l.get().as_secs()), Some(minutes * 60));

@@ -187,13 +187,13 @@ pub async fn on_text(
                 r.say(invalid(e)).await?;
             }
         },
-        State::SubscribeMin { place } => match Temperature::parse_optional(text) {
+        State::SubscribeMin { place } => match Temperature::parse_with_units(text, r.units) {
             Ok(min) => ask_max(r, place, min.map(Temperature::celsius), dialogue).await?,
             Err(e) => {
                 r.say(invalid(e)).await?;
             }
         },
-        State::SubscribeMax { place, min } => match Temperature::parse_optional(text) {
+        State::SubscribeMax { place, min } => match Temperature::parse_with_units(text, r.units) {
             Ok(max) => on_max(r, place, min, max.map(Temperature::celsius), dialogue).await?,
             Err(e) => {
                 r.say(invalid(e)).await?;

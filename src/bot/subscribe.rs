@@ -27,7 +27,7 @@ pub async fn command(
     if at_limit(r, ctx).await? {
         return Ok(());
     }
-    match parse_subscribe(args) {
+    match parse_subscribe(args, r.units) {
         SubscribeArgs::Guided => {
             dialogue.update(State::SubscribeCity).await?;
             r.say(r.t().ask_city).await?;
