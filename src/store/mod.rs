@@ -124,10 +124,6 @@ impl Store {
             .collect())
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
     /// How many connections the pool has handed out since `connect`.
     pub fn connection_acquisitions(&self) -> u64 {
         self.acquisitions.load(Ordering::Relaxed)

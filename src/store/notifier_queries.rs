@@ -9,7 +9,7 @@ pub const SUPERSEDED: &str = "superseded before delivery";
 
 impl Store {
     /// When the next message can be sent: the earliest due time among the
-    /// oldest pending row of each chat. Unlike `next_due_ms`, a later row
+    /// oldest pending row of each chat. A later row
     /// waiting behind its chat's retried head does not count, so an idle
     /// notifier does not wake for a row it may not send yet.
     pub async fn next_head_due_ms(&self) -> anyhow::Result<Option<i64>> {

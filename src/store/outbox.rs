@@ -99,14 +99,6 @@ impl Store {
         .context("reading due outbox messages")
     }
 
-    /// When the earliest pending message becomes due, if any.
-    pub async fn next_due_ms(&self) -> anyhow::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT MIN(next_attempt_at_ms) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&self.pool)
-            .await
-            .context("reading the next due time")
-    }
-
     pub async fn pending_count(&self) -> anyhow::Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
             .fetch_one(&self.pool)
