@@ -418,3 +418,36 @@ async fn no_more_than_twenty_subscriptions_per_chat() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(app.subscriptions(&token).await.len(), 20);
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_write_answers_503_and_acknowledges_nothing() {
+    let app = spawn_app().await;
+    app.geocoding("Rome", &[("Rome", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
+    let token = app.register("ugo", 31).await;
+    // The database stops serving (as with a full disk or a lost volume).
+    app.store.close().await;
+    let (status, body) = app
+        .post_form(
+            &format!("/cityevents/{token}"),
+            &[("city_name", "Rome"), ("rain", "1")],
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["state"], 1);
+    assert!(
+        body.get("id").is_none(),
+        "no id for what was not stored: {body}"
+    );
+    let (status, body) = app
+        .post_json(
+            "/register",
+            json!({ "username": "vera", "password": "s3cret-pw", "telegramChatId": 32 }),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.get("token").is_none(),
+        "no token for an account not stored: {body}"
+    );
+}

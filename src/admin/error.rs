@@ -72,7 +72,19 @@ impl ApiError {
     }
 
     /// Logs the whole cause chain; the client only learns that it failed.
+    /// A store that cannot serve now (full disk, lock, I/O) is a 503 with
+    /// `Retry-After`: nothing was stored, and a retry may well work.
     pub fn internal(err: anyhow::Error) -> Self {
+        if crate::store::is_unavailable(&err) {
+            tracing::error!(
+                error = format!("{err:#}"),
+                "the database could not serve a request"
+            );
+            return Self::busy(
+                "could not save or read right now, nothing was changed: please retry",
+                Duration::from_secs(5),
+            );
+        }
         tracing::error!(error = format!("{err:#}"), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -43,7 +43,12 @@ impl Replier {
             error = format!("{err:#}"),
             "bot handler failed"
         );
-        self.say(self.t().internal_error).await?;
+        let answer = if crate::store::is_unavailable(&err) {
+            self.t().could_not_save
+        } else {
+            self.t().internal_error
+        };
+        self.say(answer).await?;
         Ok(())
     }
 }

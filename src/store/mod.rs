@@ -165,6 +165,25 @@ fn conflict_or(err: sqlx::Error, what: &'static str, context: &'static str) -> W
     WriteError::Other(anyhow::Error::new(err).context(context))
 }
 
+/// Whether a failure is the store being unable to serve right now (a full
+/// disk, a lock held too long, an I/O error, a closed or exhausted pool)
+/// rather than a bug: such a request may be retried later, and nothing of it
+/// was stored.
+pub fn is_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::Database(_)
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    })
+}
+
 fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -196,6 +215,34 @@ mod pool_health_tests {
         store.ping().await.expect("SELECT 1");
         assert!(store.pending_migrations().await.expect("read").is_empty());
         store.close().await;
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::is_unavailable;
+    use anyhow::Context;
+
+    #[test]
+    fn storage_failures_are_told_from_bugs() {
+        let closed: anyhow::Result<()> = Err(sqlx::Error::PoolClosed).context("writing");
+        assert!(is_unavailable(&closed.unwrap_err()));
+        let timed_out = anyhow::Error::new(sqlx::Error::PoolTimedOut)
+            .context("a")
+            .context("b");
+        assert!(is_unavailable(&timed_out));
+        assert!(!is_unavailable(&anyhow::anyhow!("a bug")));
+        assert!(!is_unavailable(&anyhow::Error::new(
+            sqlx::Error::RowNotFound
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_is_unavailable() {
+        let (store, _dir) = super::test_support::temp_store().await;
+        store.close().await;
+        let err = store.watch_generation().await.unwrap_err();
+        assert!(is_unavailable(&err), "{err:#}");
     }
 }
 

@@ -9,6 +9,7 @@ pub struct BotTexts {
     pub cancelled: &'static str,
     pub nothing_to_cancel: &'static str,
     pub internal_error: &'static str,
+    pub could_not_save: &'static str,
     pub expired_choice: &'static str,
     // register
     pub already_registered: &'static str,
@@ -85,6 +86,7 @@ pub static EN: BotTexts = BotTexts {
     cancelled: "Cancelled.",
     nothing_to_cancel: "There is nothing to cancel.",
     internal_error: "Something went wrong on our side. Please try again in a moment.",
+    could_not_save: "Could not save that right now, nothing was changed. Please try again in a moment.",
     expired_choice: "This choice has expired. Start again with /subscribe.",
     already_registered: "This chat already has an account: {}.",
     ask_username: "Choose a username for your account:",
@@ -152,6 +154,7 @@ pub static IT: BotTexts = BotTexts {
     cancelled: "Annullato.",
     nothing_to_cancel: "Non c'è niente da annullare.",
     internal_error: "Qualcosa è andato storto da parte nostra. Riprova tra un momento.",
+    could_not_save: "Non è stato possibile salvare ora, nulla è cambiato. Riprova tra un momento.",
     expired_choice: "Questa scelta è scaduta. Ricomincia con /subscribe.",
     already_registered: "Questa chat ha già un account: {}.",
     ask_username: "Scegli un nome utente per il tuo account:",
