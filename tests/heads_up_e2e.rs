@@ -213,7 +213,10 @@ fn local(at: DateTime<Utc>) -> String {
 }
 
 /// Lets the wall clock pass `at` (a poll at `at` then writes messages that
-/// are due at once).
+/// are due at once). The running app's notifier and the fake upstream's
+/// scripted series follow the wall clock, so this end-to-end test waits the
+/// few milliseconds for real; every "nothing" it asserts is read from the
+/// outbox after an explicit `poll_once`, never inferred from a pause.
 async fn until_past(at: DateTime<Utc>) {
     if let Ok(wait) = (at - Utc::now()).to_std() {
         tokio::time::sleep(wait + Duration::from_millis(10)).await;

@@ -389,9 +389,11 @@ async fn run_sends_on_a_wake_up_and_returns_on_shutdown() {
             idle_poll: Duration::from_secs(3600),
             ..limits()
         });
+    let status = notifier.status();
     let (trigger, listener) = shutdown::channel();
     let task = tokio::spawn(notifier.run(listener));
-    tokio::time::sleep(Duration::from_millis(100)).await; // let it go idle
+    // An empty step done: it now idles for an hour unless woken.
+    wait_until("an idle step", || status.last_progress_ms().is_some()).await;
 
     s.enqueue(6001, "hello").await;
     wake.notify_one();
