@@ -324,17 +324,28 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         );
         tasks.spawn(notifier);
     }
-    let dispatcher = supervisor.run("dispatcher", None, move |listener| {
-        // Unready until the probe hears from Telegram.
-        listener.set_problem(Some("not connected to Telegram yet".to_owned()));
-        let run = bot::run(bot.clone(), bot_context.clone(), listener.clone());
-        let probe = watch_telegram(bot.clone(), listener);
-        async move {
-            let probe = tokio::spawn(probe);
-            run.await;
-            probe.abort();
+    // One record across restarts, as the notifier's status.
+    let conflict = bot::PollConflict::default();
+    let dispatcher = supervisor.run("dispatcher", None, {
+        let conflict = conflict.clone();
+        move |listener| {
+            // Unready until the probe hears from Telegram.
+            listener.set_problem(Some("not connected to Telegram yet".to_owned()));
+            let run = bot::run(
+                bot.clone(),
+                bot_context.clone(),
+                conflict.clone(),
+                listener.clone(),
+            );
+            let probe = watch_telegram(bot.clone(), listener);
+            async move {
+                let probe = tokio::spawn(probe);
+                run.await;
+                probe.abort();
+            }
         }
     });
+    supervisor.check("dispatcher", Arc::new(move || conflict.problem()));
     tasks.spawn(dispatcher);
 }
 

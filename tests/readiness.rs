@@ -290,3 +290,23 @@ async fn a_rejected_bot_token_is_named() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn another_process_polling_the_token_is_named() {
+    let telegram = FakeTelegram::start().await;
+    let app = start(|config| {
+        config.telegram_token = Some(Secret::new(TOKEN));
+        config.telegram_api_url = Some(telegram.url());
+    })
+    .await;
+    readyz_until(&app, 200).await;
+    // Telegram's answer to a second long poll on the same token.
+    telegram.reply_next_call("getUpdates", 1, Reply::conflict());
+    let body = readyz_until(&app, 503).await;
+    assert!(
+        body["problems"].as_array().unwrap().iter().any(|p| p
+            == "dispatcher: another process is polling this bot (409 Conflict): \
+                run one instance per token"),
+        "{body}"
+    );
+}

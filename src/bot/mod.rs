@@ -137,7 +137,12 @@ pub async fn set_commands(bot: &Bot) -> Result<(), RequestError> {
 
 /// Long polling until shutdown. While Telegram cannot be reached the start is
 /// retried with backoff (the admin port keeps serving meanwhile).
-pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
+pub async fn run(
+    bot: Bot,
+    ctx: BotContext,
+    conflict: PollConflict,
+    mut shutdown: ShutdownListener,
+) {
     let mut delay = Duration::from_secs(1);
     loop {
         if shutdown.is_stopped() {
@@ -185,7 +190,7 @@ pub async fn run(bot: Bot, ctx: BotContext, mut shutdown: ShutdownListener) {
         .backoff_strategy(|attempt| Duration::from_secs(1 << attempt.min(6)))
         .build();
     if let Err(e) = dispatcher
-        .try_dispatch_with_listener(listener, Arc::new(LogPollingError))
+        .try_dispatch_with_listener(listener, Arc::new(LogPollingError { conflict }))
         .await
     {
         log_request_error("the dispatcher stopped", &e, Duration::ZERO);
@@ -212,11 +217,51 @@ fn log_request_error(what: &str, err: &RequestError, retry_in: Duration) {
     }
 }
 
+/// When getUpdates last answered 409 Conflict: another process polls the
+/// same token, so this one receives only some of the updates (or none). The
+/// listener keeps retrying with backoff (at most 64 s apart), so while the
+/// other process runs a conflict is seen again within [`Self::WINDOW`]; once
+/// it stops, the problem ages out and readiness returns by itself.
+#[derive(Clone, Default)]
+pub struct PollConflict(Arc<std::sync::Mutex<Option<tokio::time::Instant>>>);
+
+impl PollConflict {
+    /// Longer than the listener's longest backoff plus one long poll.
+    pub const WINDOW: Duration = Duration::from_secs(120);
+
+    pub fn record(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tokio::time::Instant::now());
+    }
+
+    /// The readiness problem while a conflict is recent.
+    pub fn problem(&self) -> Option<String> {
+        let last = (*self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))?;
+        (last.elapsed() <= Self::WINDOW).then(|| {
+            "another process is polling this bot (409 Conflict): run one instance per token"
+                .to_owned()
+        })
+    }
+}
+
 /// getUpdates failures: the listener retries with backoff by itself.
-struct LogPollingError;
+struct LogPollingError {
+    conflict: PollConflict,
+}
 
 impl ErrorHandler<RequestError> for LogPollingError {
     fn handle_error(self: Arc<Self>, error: RequestError) -> futures_boxed::BoxFuture<'static, ()> {
+        if matches!(
+            error,
+            RequestError::Api(ApiError::TerminatedByOtherGetUpdates)
+        ) {
+            self.conflict.record();
+        }
         Box::pin(
             async move { log_request_error("polling Telegram failed", &error, Duration::ZERO) },
         )
@@ -241,7 +286,24 @@ mod futures_boxed {
 
 #[cfg(test)]
 mod tests {
-    use super::addressed_to_another_bot;
+    use std::time::Duration;
+
+    use super::{PollConflict, addressed_to_another_bot};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_conflict_is_a_problem_until_it_ages_out() {
+        let conflict = PollConflict::default();
+        assert_eq!(conflict.problem(), None);
+        conflict.record();
+        assert!(conflict.problem().unwrap().contains("409 Conflict"));
+        tokio::time::advance(PollConflict::WINDOW).await;
+        assert!(conflict.problem().is_some(), "still within the window");
+        conflict.record();
+        tokio::time::advance(PollConflict::WINDOW - Duration::from_secs(1)).await;
+        assert!(conflict.problem().is_some(), "a new conflict restarts it");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(conflict.problem(), None);
+    }
 
     #[test]
     fn commands_for_other_bots_are_recognised() {
