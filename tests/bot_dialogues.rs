@@ -559,3 +559,40 @@ async fn settings_unknown_commands_and_free_text() {
         .unwrap();
     assert_eq!((chat.language.as_str(), chat.units.as_str()), ("it", "f"));
 }
+
+#[tokio::test]
+async fn each_state_takes_its_answers_and_anything_else_gets_a_hint() {
+    const SEND_TEXT: &str = "Please answer with a text message (or /cancel).";
+    const UNKNOWN: &str = "I didn't understand that. /help lists what I can do.";
+    let rig = bot_rig(vec![]).await;
+    rig.places("Rome", &[("Rome", "Lazio", "IT", 41.89, 12.51, 2_318_895)])
+        .await;
+    let mut bot = rig.mock(text("/subscribe"));
+    bot.dispatch().await;
+    assert!(last_text(&bot).starts_with("Which city?"));
+    bot.update(text("Rome"));
+    bot.dispatch().await;
+    assert!(last_text(&bot).contains("Minimum temperature"));
+    // A location is a city's answer only; asked for the minimum it is not text.
+    bot.update(MockMessageLocation::new().latitude(45.4).longitude(9.2));
+    bot.dispatch().await;
+    assert_eq!(last_text(&bot), SEND_TEXT);
+    // An unknown command is not an answer and keeps the question standing.
+    bot.update(text("/frobnicate"));
+    bot.dispatch().await;
+    assert_eq!(last_text(&bot), UNKNOWN);
+    bot.update(text("5"));
+    bot.dispatch().await;
+    assert!(last_text(&bot).starts_with("Maximum temperature"));
+    // A known command leaves the dialogue, a refused /sla included.
+    bot.update(text("/sla list"));
+    bot.dispatch().await;
+    assert_eq!(last_text(&bot), "Sorry, /sla is not allowed in this chat.");
+    bot.update(text("30"));
+    bot.dispatch().await;
+    assert_eq!(last_text(&bot), UNKNOWN);
+    bot.update(MockMessageLocation::new().latitude(45.4).longitude(9.2));
+    bot.dispatch().await;
+    assert!(last_text(&bot).starts_with("📍 Location 45.4000, 9.2000\nMinimum"));
+    assert!(chat_subscriptions(&rig).await.is_empty());
+}

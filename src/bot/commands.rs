@@ -4,10 +4,10 @@
 use teloxide::prelude::*;
 use teloxide::utils::command::BotCommands;
 
-use super::reply::{Replier, replier};
+use super::reply::Replier;
 use super::state::State;
 use super::{
-    BotContext, HandlerResult, MyDialogue, ahead, forecast, guided, list, register, sla, subscribe,
+    BotContext, HandlerResult, MyDialogue, ahead, forecast, list, register, sla, subscribe,
     weather_now,
 };
 use crate::text::{self, Language, Units, fill};
@@ -30,14 +30,15 @@ pub enum Command {
     Sla(String),
 }
 
+/// Every command but an admin's `/sla` (see `schema`).
 pub async fn handle(
-    bot: Bot,
+    r: Replier,
     msg: Message,
     cmd: Command,
+    state: State,
     dialogue: MyDialogue,
     ctx: BotContext,
 ) -> HandlerResult {
-    let r = replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
     // A new command leaves any dialogue in progress, except the answers
     // /cancel and /help give about it.
     if !matches!(cmd, Command::Help | Command::Cancel) {
@@ -56,12 +57,11 @@ pub async fn handle(
             r.say(text::help(r.lang, ctx.is_admin(msg.chat.id))).await?;
         }
         Command::Cancel => {
-            let in_dialogue = !matches!(dialogue.get().await?, None | Some(State::Idle));
             dialogue.exit().await?;
-            r.say(if in_dialogue {
-                r.t().cancelled
-            } else {
+            r.say(if state == State::Idle {
                 r.t().nothing_to_cancel
+            } else {
+                r.t().cancelled
             })
             .await?;
         }
@@ -74,9 +74,18 @@ pub async fn handle(
         Command::Forecast(city) => forecast::show(&r, &city, &ctx).await?,
         Command::Language(code) => set_language(r, &code, &ctx).await?,
         Command::Units(code) => set_units(&r, &code, &ctx).await?,
-        Command::Sla(args) => sla::handle(&r, &args, &ctx).await?,
+        // An admin chat's /sla never gets here: `schema` routes it to `sla`.
+        Command::Sla(_) => {
+            r.say(r.t().not_allowed).await?;
+        }
     }
     Ok(())
+}
+
+/// `/sla …` from an admin chat (the tree's admin filter let it through).
+pub async fn sla(r: Replier, args: String, dialogue: MyDialogue, ctx: BotContext) -> HandlerResult {
+    dialogue.exit().await?;
+    sla::handle(&r, &args, &ctx).await
 }
 
 async fn set_language(r: Replier, code: &str, ctx: &BotContext) -> HandlerResult {
@@ -118,38 +127,14 @@ async fn set_units(r: &Replier, code: &str, ctx: &BotContext) -> HandlerResult {
     Ok(())
 }
 
-/// Text that is not a known command, outside or inside a dialogue.
-pub async fn dialogue_message(
-    bot: Bot,
-    msg: Message,
-    dialogue: MyDialogue,
-    ctx: BotContext,
-) -> HandlerResult {
-    let r = replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
-    let state = dialogue.get().await?.unwrap_or_default();
-    let Some(text) = msg.text().map(str::to_owned) else {
-        let hint = if state == State::Idle {
-            r.t().unknown
-        } else {
-            r.t().send_text
-        };
-        r.say(hint).await?;
-        return Ok(());
-    };
-    if text.starts_with('/') {
-        // An unknown command: it does not end the dialogue.
-        r.say(r.t().unknown).await?;
-        return Ok(());
-    }
-    match state {
-        State::Idle => {
-            r.say(r.t().unknown).await?;
-        }
-        State::RegisterUsername { .. } => register::on_username(&r, &text, &dialogue, &ctx).await?,
-        State::RegisterPassword { username } => {
-            register::on_password(&r, &msg, &username, &text, &dialogue, &ctx).await?
-        }
-        other => guided::on_text(&r, other, &text, &dialogue, &ctx).await?,
-    }
+/// Text while idle or an unknown /command (which does not end the dialogue).
+pub async fn unknown(r: Replier) -> HandlerResult {
+    r.say(r.t().unknown).await?;
+    Ok(())
+}
+
+/// Not text (a photo, a sticker, a location) while a question waits for text.
+pub async fn send_text(r: Replier) -> HandlerResult {
+    r.say(r.t().send_text).await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use super::buttons::Button;
 use super::reply::Replier;
 use super::state::{Limits, PlaceChoice, State};
 use super::subscribe::{chosen, resolve};
-use super::{BotContext, HandlerResult, MyDialogue};
+use super::{Answer, BotContext, HandlerResult, MyDialogue};
 use crate::bot::list::{lead_text, limits_text};
 use crate::domain::{CityName, LeadTime, Temperature, parse_flag};
 use crate::subscribe::{Watch, parse_ahead};
@@ -171,96 +171,146 @@ fn yes_no(r: &Replier, answer: fn(bool) -> Button) -> Vec<Vec<(String, String)>>
     ]]
 }
 
-/// A typed answer inside the subscribe dialogue.
-pub async fn on_text(
-    r: &Replier,
-    state: State,
-    text: &str,
-    dialogue: &MyDialogue,
-    ctx: &BotContext,
+// Typed answers, one per question (`schema` routes each state here).
+
+fn invalid(r: &Replier, e: crate::domain::ParseError) -> String {
+    fill(r.t().invalid_value, &[&e.to_string()])
+}
+
+/// The city to subscribe to.
+pub async fn typed_city(
+    r: Replier,
+    Answer(text): Answer,
+    dialogue: MyDialogue,
+    ctx: BotContext,
 ) -> HandlerResult {
-    let invalid = |e: crate::domain::ParseError| fill(r.t().invalid_value, &[&e.to_string()]);
-    match state {
-        State::SubscribeCity => match CityName::parse(text) {
-            Ok(city) => resolve(r, &city, None, dialogue, ctx).await?,
-            Err(e) => {
-                r.say(invalid(e)).await?;
-            }
-        },
-        State::SubscribeMin { place } => match Temperature::parse_with_units(text, r.units) {
-            Ok(min) => ask_max(r, place, min.map(Temperature::celsius), dialogue).await?,
-            Err(e) => {
-                r.say(invalid(e)).await?;
-            }
-        },
-        State::SubscribeMax { place, min } => match Temperature::parse_with_units(text, r.units) {
-            Ok(max) => on_max(r, place, min, max.map(Temperature::celsius), dialogue).await?,
-            Err(e) => {
-                r.say(invalid(e)).await?;
-            }
-        },
-        State::SubscribeRain { place, min, max } => match parse_flag(text) {
-            Ok(rain) => on_rain(r, place, min, max, rain, dialogue).await?,
-            Err(_) => {
-                r.ask(r.t().answer_yes_no, yes_no(r, Button::Rain)).await?;
-            }
-        },
-        State::SubscribeSnow {
-            place,
-            min,
-            max,
-            rain,
-        } => match parse_flag(text) {
-            Ok(snow) => {
-                let limits = Limits {
-                    min,
-                    max,
-                    rain,
-                    snow,
-                    ahead_s: None,
-                };
-                on_snow(r, place, limits, dialogue).await?
-            }
-            Err(_) => {
-                r.ask(r.t().answer_yes_no, yes_no(r, Button::Snow)).await?;
-            }
-        },
-        State::SubscribeAhead { place, limits } => match parse_ahead(Some(text)) {
-            Ok(ahead) => on_ahead(r, place, limits, ahead, dialogue).await?,
-            Err(e) => {
-                r.ask(invalid(e), ahead_buttons(r)).await?;
-            }
-        },
-        State::SubscribePlace { places, watch, .. } => {
-            // A typed choice: the number of a button or the exact label.
-            let pick = text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .and_then(|n| n.checked_sub(1))
-                .or_else(|| {
-                    places
-                        .iter()
-                        .position(|p| p.label().eq_ignore_ascii_case(text.trim()))
-                });
-            match pick.and_then(|i| places.get(i).cloned()) {
-                Some(place) => chosen(r, place, watch, dialogue, ctx).await?,
-                None => match CityName::parse(text) {
-                    // Another name altogether: look it up instead.
-                    Ok(city) => resolve(r, &city, watch, dialogue, ctx).await?,
-                    Err(e) => {
-                        r.say(invalid(e)).await?;
-                    }
-                },
-            }
-        }
-        State::SubscribeConfirm { .. } => {
-            r.ask(r.t().answer_yes_no, confirm_cancel(r)).await?;
-        }
-        State::Idle | State::RegisterUsername { .. } | State::RegisterPassword { .. } => {
-            r.say(r.t().unknown).await?;
+    match CityName::parse(&text) {
+        Ok(city) => resolve(&r, &city, None, &dialogue, &ctx).await?,
+        Err(e) => {
+            r.say(invalid(&r, e)).await?;
         }
     }
+    Ok(())
+}
+
+/// One of the offered places, typed: the number of a button or the exact
+/// label; anything else is looked up as another name altogether.
+pub async fn typed_place(
+    r: Replier,
+    Answer(text): Answer,
+    (_query, places, watch): (String, Vec<PlaceChoice>, Option<Limits>),
+    dialogue: MyDialogue,
+    ctx: BotContext,
+) -> HandlerResult {
+    let pick = text
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .or_else(|| {
+            places
+                .iter()
+                .position(|p| p.label().eq_ignore_ascii_case(text.trim()))
+        });
+    match pick.and_then(|i| places.get(i).cloned()) {
+        Some(place) => chosen(&r, place, watch, &dialogue, &ctx).await?,
+        None => match CityName::parse(&text) {
+            Ok(city) => resolve(&r, &city, watch, &dialogue, &ctx).await?,
+            Err(e) => {
+                r.say(invalid(&r, e)).await?;
+            }
+        },
+    }
+    Ok(())
+}
+
+pub async fn typed_min(
+    r: Replier,
+    Answer(text): Answer,
+    place: PlaceChoice,
+    dialogue: MyDialogue,
+) -> HandlerResult {
+    match Temperature::parse_with_units(&text, r.units) {
+        Ok(min) => ask_max(&r, place, min.map(Temperature::celsius), &dialogue).await?,
+        Err(e) => {
+            r.say(invalid(&r, e)).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn typed_max(
+    r: Replier,
+    Answer(text): Answer,
+    (place, min): (PlaceChoice, Option<f64>),
+    dialogue: MyDialogue,
+) -> HandlerResult {
+    match Temperature::parse_with_units(&text, r.units) {
+        Ok(max) => on_max(&r, place, min, max.map(Temperature::celsius), &dialogue).await?,
+        Err(e) => {
+            r.say(invalid(&r, e)).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn typed_rain(
+    r: Replier,
+    Answer(text): Answer,
+    (place, min, max): (PlaceChoice, Option<f64>, Option<f64>),
+    dialogue: MyDialogue,
+) -> HandlerResult {
+    match parse_flag(&text) {
+        Ok(rain) => on_rain(&r, place, min, max, rain, &dialogue).await?,
+        Err(_) => {
+            r.ask(r.t().answer_yes_no, yes_no(&r, Button::Rain)).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn typed_snow(
+    r: Replier,
+    Answer(text): Answer,
+    (place, min, max, rain): (PlaceChoice, Option<f64>, Option<f64>, bool),
+    dialogue: MyDialogue,
+) -> HandlerResult {
+    match parse_flag(&text) {
+        Ok(snow) => {
+            let limits = Limits {
+                min,
+                max,
+                rain,
+                snow,
+                ahead_s: None,
+            };
+            on_snow(&r, place, limits, &dialogue).await?
+        }
+        Err(_) => {
+            r.ask(r.t().answer_yes_no, yes_no(&r, Button::Snow)).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn typed_ahead(
+    r: Replier,
+    Answer(text): Answer,
+    (place, limits): (PlaceChoice, Limits),
+    dialogue: MyDialogue,
+) -> HandlerResult {
+    match parse_ahead(Some(&text)) {
+        Ok(ahead) => on_ahead(&r, place, limits, ahead, &dialogue).await?,
+        Err(e) => {
+            r.ask(invalid(&r, e), ahead_buttons(&r)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The summary waits for a button, not for text.
+pub async fn typed_confirm(r: Replier) -> HandlerResult {
+    r.ask(r.t().answer_yes_no, confirm_cancel(&r)).await?;
     Ok(())
 }
 

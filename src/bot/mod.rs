@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::dispatching::dialogue::{Dialogue, ErasedStorage, Storage};
+use teloxide::dptree::case;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
@@ -73,8 +74,12 @@ impl BotContext {
     }
 }
 
-/// The handler tree. Commands are matched first in every state, so /cancel
-/// and friends always work; other text goes to the current dialogue step.
+/// The handler tree, which is also the conversation's shape. Per message:
+/// a supergroup migration, or a command for another bot, before anything
+/// else; then commands, which work in every state (all but /help and
+/// /cancel leave the dialogue); then a shared location; then the typed
+/// answer to the question the dialogue is waiting on, one branch per state;
+/// then the hints for whatever is left.
 pub fn schema() -> UpdateHandler<BotError> {
     let messages = Update::filter_message()
         // A group that became a supergroup moves, before any dialogue.
@@ -82,7 +87,6 @@ pub fn schema() -> UpdateHandler<BotError> {
             dptree::filter(|m: Message| membership::migration(&m).is_some())
                 .endpoint(membership::on_migration),
         )
-        .enter_dialogue::<Message, DialogueStorage, State>()
         // In a group, `/help@otherbot` is for another bot: not a word from us.
         .branch(
             dptree::filter(|m: Message, me: teloxide::types::Me| {
@@ -90,11 +94,25 @@ pub fn schema() -> UpdateHandler<BotError> {
             })
             .endpoint(|| async { Ok(()) }),
         )
-        .branch(teloxide::filter_command::<Command, _>().endpoint(commands::handle))
+        .enter_dialogue::<Message, DialogueStorage, State>()
+        .map_async(reply::for_message)
+        .branch(commands())
+        // A shared location names the place, idle or when asked for a city.
         .branch(
-            dptree::filter(|m: Message| m.location().is_some()).endpoint(subscribe::on_location),
+            dptree::filter(|m: Message, s: State| {
+                m.location().is_some() && matches!(s, State::Idle | State::SubscribeCity)
+            })
+            .endpoint(subscribe::on_location),
         )
-        .branch(dptree::endpoint(commands::dialogue_message));
+        .branch(answers())
+        // Not text (a photo, a location) while a question waits for text.
+        .branch(
+            dptree::filter(|m: Message, s: State| m.text().is_none() && s != State::Idle)
+                .endpoint(commands::send_text),
+        )
+        // Text while idle, an unknown /command (it keeps the dialogue), a
+        // sticker while idle.
+        .branch(dptree::endpoint(commands::unknown));
     let callbacks = Update::filter_callback_query()
         .enter_dialogue::<CallbackQuery, DialogueStorage, State>()
         .endpoint(callbacks::handle);
@@ -103,6 +121,61 @@ pub fn schema() -> UpdateHandler<BotError> {
         .branch(messages)
         .branch(callbacks)
         .branch(membership)
+}
+
+/// Commands. `/sla` is entered only from an admin chat
+/// (`BotContext::admin_chats`); anyone else's `/sla` falls through to
+/// [`commands::handle`], which refuses it.
+fn commands() -> UpdateHandler<BotError> {
+    teloxide::filter_command::<Command, _>()
+        .branch(
+            dptree::filter(|m: Message, ctx: BotContext| ctx.is_admin(m.chat.id))
+                .branch(case![Command::Sla(args)].endpoint(commands::sla)),
+        )
+        .branch(dptree::endpoint(commands::handle))
+}
+
+/// A typed answer (text that is not a /command) to the question the
+/// dialogue is waiting on: one branch per state. `Idle` waits for nothing.
+fn answers() -> UpdateHandler<BotError> {
+    dptree::filter_map(Answer::of)
+        .branch(case![State::RegisterUsername { suggestion }].endpoint(register::typed_username))
+        .branch(case![State::RegisterPassword { username }].endpoint(register::on_password))
+        .branch(case![State::SubscribeCity].endpoint(guided::typed_city))
+        .branch(
+            case![State::SubscribePlace {
+                query,
+                places,
+                watch
+            }]
+            .endpoint(guided::typed_place),
+        )
+        .branch(case![State::SubscribeMin { place }].endpoint(guided::typed_min))
+        .branch(case![State::SubscribeMax { place, min }].endpoint(guided::typed_max))
+        .branch(case![State::SubscribeRain { place, min, max }].endpoint(guided::typed_rain))
+        .branch(
+            case![State::SubscribeSnow {
+                place,
+                min,
+                max,
+                rain
+            }]
+            .endpoint(guided::typed_snow),
+        )
+        .branch(case![State::SubscribeAhead { place, limits }].endpoint(guided::typed_ahead))
+        .branch(case![State::SubscribeConfirm { place, limits }].endpoint(guided::typed_confirm))
+}
+
+/// The text of a message that answers a question: not a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer(pub String);
+
+impl Answer {
+    fn of(msg: Message) -> Option<Self> {
+        msg.text()
+            .filter(|text| !text.starts_with('/'))
+            .map(|text| Self(text.to_owned()))
+    }
 }
 
 /// Whether `text` is a command addressed to a bot other than `ours`

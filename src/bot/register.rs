@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use super::buttons::Button;
 use super::reply::Replier;
 use super::state::State;
-use super::{BotContext, HandlerResult, MyDialogue};
+use super::{Answer, BotContext, HandlerResult, MyDialogue};
 use crate::accounts::AccountError;
 use crate::domain::{Password, Username};
 use crate::text::fill;
@@ -53,6 +53,16 @@ pub async fn start(
     Ok(())
 }
 
+/// A typed username (`schema`: state `RegisterUsername`).
+pub async fn typed_username(
+    r: Replier,
+    Answer(text): Answer,
+    dialogue: MyDialogue,
+    ctx: BotContext,
+) -> HandlerResult {
+    on_username(&r, &text, &dialogue, &ctx).await
+}
+
 /// A typed username, or the suggested one (button).
 pub async fn on_username(
     r: &Replier,
@@ -85,26 +95,27 @@ pub async fn on_username(
     Ok(())
 }
 
+/// The typed password (`schema`: state `RegisterPassword`).
 pub async fn on_password(
-    r: &Replier,
-    msg: &Message,
-    username: &str,
-    text: &str,
-    dialogue: &MyDialogue,
-    ctx: &BotContext,
+    r: Replier,
+    msg: Message,
+    username: String,
+    Answer(text): Answer,
+    dialogue: MyDialogue,
+    ctx: BotContext,
 ) -> HandlerResult {
     // Delete first: whatever happens next, the secret must not stay in the chat.
     if let Err(e) = r.bot.delete_message(r.chat, msg.id).await {
         tracing::warn!(chat_id = r.chat.0, error = %crate::secret::redact_url(&e.to_string()), "could not delete a password message");
         r.say(r.t().password_not_deleted).await?;
     }
-    if let Err(e) = Password::parse(text) {
+    if let Err(e) = Password::parse(&text) {
         r.say(fill(r.t().invalid_value, &[&e.to_string()])).await?;
         return Ok(());
     }
     match ctx
         .accounts
-        .register(username, text, &r.chat.0.to_string())
+        .register(&username, &text, &r.chat.0.to_string())
         .await
     {
         Ok((user, _token)) => {
@@ -127,7 +138,7 @@ pub async fn on_password(
             dialogue
                 .update(State::RegisterUsername { suggestion: None })
                 .await?;
-            r.say(fill(r.t().username_taken, &[username])).await?;
+            r.say(fill(r.t().username_taken, &[&username])).await?;
         }
         Err(AccountError::Invalid(e)) => {
             r.say(fill(r.t().invalid_value, &[&e.to_string()])).await?;

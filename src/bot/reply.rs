@@ -99,6 +99,12 @@ async fn chat_settings(ctx: &BotContext, chat: ChatId, user: Option<&User>) -> (
     }
 }
 
+/// The replier of a message's chat (`schema` injects it for every handler
+/// of a message).
+pub async fn for_message(ctx: BotContext, bot: Bot, msg: Message) -> Replier {
+    replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await
+}
+
 pub async fn replier(ctx: &BotContext, bot: &Bot, chat: ChatId, user: Option<&User>) -> Replier {
     let (lang, units) = chat_settings(ctx, chat, user).await;
     Replier {

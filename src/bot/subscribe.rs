@@ -230,22 +230,18 @@ async fn failed(r: &Replier, err: SubscribeError, dialogue: &MyDialogue) -> Hand
     Ok(())
 }
 
-/// A shared location subscribes to that point: the guided flow from the minimum.
+/// A shared location subscribes to that point: the guided flow from the
+/// minimum. Only while idle or asked for the city (`schema` answers any other
+/// state's location with the "send text" hint).
 pub async fn on_location(
-    bot: teloxide::Bot,
+    r: super::reply::Replier,
     msg: teloxide::types::Message,
     dialogue: MyDialogue,
     ctx: BotContext,
 ) -> HandlerResult {
-    let r = super::reply::replier(&ctx, &bot, msg.chat.id, msg.from.as_ref()).await;
     let Some(loc) = msg.location() else {
         return Ok(());
     };
-    let state = dialogue.get().await?.unwrap_or_default();
-    if !matches!(state, State::Idle | State::SubscribeCity) {
-        r.say(r.t().send_text).await?;
-        return Ok(());
-    }
     if at_limit(&r, &ctx).await? {
         return Ok(());
     }
