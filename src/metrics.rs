@@ -39,6 +39,7 @@ pub struct Metrics {
     pub alerts_decided: IntCounterVec,
     /// Pending outbox rows.
     pub outbox_depth: IntGauge,
+    pub outbox_unrecorded: IntGauge,
     pub messages_sent: IntCounter,
     /// Messages Telegram refused for good, or whose chat became unreachable.
     pub messages_failed: IntCounter,
@@ -163,6 +164,10 @@ impl Metrics {
                 &["kind"],
             ),
             outbox_depth: gauge("outbox_depth", "Messages waiting to be sent"),
+            outbox_unrecorded: gauge(
+                "outbox_unrecorded",
+                "Sends answered by Telegram whose outcome the database has not taken yet",
+            ),
             messages_sent: counter("messages_sent_total", "Messages Telegram accepted"),
             messages_failed: counter(
                 "messages_failed_total",
@@ -222,6 +227,7 @@ impl Metrics {
             Box::new(self.poll_locations.clone()),
             Box::new(self.alerts_decided.clone()),
             Box::new(self.outbox_depth.clone()),
+            Box::new(self.outbox_unrecorded.clone()),
             Box::new(self.messages_sent.clone()),
             Box::new(self.messages_failed.clone()),
             Box::new(self.messages_retried.clone()),

@@ -289,8 +289,14 @@ impl Notifier {
                     format!("recording the outcome of outbox row {}", outcome.row_id)
                 })?;
             self.unrecorded.pop();
+            self.count_unrecorded();
         }
         Ok(())
+    }
+
+    fn count_unrecorded(&self) {
+        let n = i64::try_from(self.unrecorded.len()).unwrap_or(i64::MAX);
+        self.deps.metrics.outbox_unrecorded.set(n);
     }
 
     async fn send_due(&mut self, clock: Clock) -> anyhow::Result<StepOutcome> {
@@ -386,6 +392,7 @@ impl Notifier {
                 self.unrecorded.push(outcome);
             }
         }
+        self.count_unrecorded();
         match write_error {
             Some(err) => Err(err.context("recording send outcomes")),
             None if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),

@@ -66,10 +66,9 @@ impl Store {
         // count every acquisition.
         //
         // Pool health: a reused connection is pinged (`test_before_acquire`)
-        // and dropped if SQLite holds it read-only — it opens one so when the
-        // file was not writable then, and would keep it so after permissions
-        // are restored. Its replacement is opened fresh. Connections are also
-        // recycled after `max_lifetime` / `idle_timeout`.
+        // and dropped if it is unfit (see `unfit`); its replacement is opened
+        // fresh. Connections are also recycled after `max_lifetime` /
+        // `idle_timeout`.
         let (reused, opened) = (Arc::clone(&acquisitions), Arc::clone(&acquisitions));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -79,11 +78,11 @@ impl Store {
             .before_acquire(move |conn, _meta| {
                 reused.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async move {
-                    let read_only = is_read_only(conn).await?;
-                    if read_only {
-                        tracing::warn!("dropping a read-only database connection");
+                    let why = unfit(conn).await?;
+                    if let Some(why) = why {
+                        tracing::warn!("dropping a database connection: {why}");
                     }
-                    Ok(!read_only)
+                    Ok(why.is_none())
                 })
             })
             .after_connect(move |_conn, _meta| {
@@ -143,6 +142,37 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Why an idle connection must not be reused, if it must not.
+///
+/// - Read-only: SQLite opens a connection so when the file is not writable
+///   at that moment, and keeps it so after permissions are restored.
+/// - Inside a transaction: an idle connection never legitimately is. A
+///   COMMIT that fails with SQLITE_FULL or SQLITE_IOERR makes SQLite roll
+///   the transaction back by itself, but sqlx still counts it open; its
+///   ROLLBACK on drop then fails ("no transaction is active") and every
+///   later `begin` on that connection fails ("non-zero transaction depth")
+///   — a full disk would break writes until a restart. The ping before this
+///   check runs after that queued ROLLBACK, so a healthy connection has
+///   finished it by now.
+async fn unfit(conn: &mut sqlx::SqliteConnection) -> Result<Option<&'static str>, sqlx::Error> {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        return Ok(Some("left inside a failed transaction"));
+    }
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the live handle of the connection locked above.
+    let autocommit =
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
+    drop(handle);
+    if autocommit == 0 {
+        return Ok(Some("SQLite holds a transaction open on it"));
+    }
+    if is_read_only(conn).await? {
+        return Ok(Some("read-only"));
+    }
+    Ok(None)
 }
 
 /// Whether SQLite opened this connection's main database read-only.
@@ -214,6 +244,27 @@ mod pool_health_tests {
         // The pool hands out writable connections that answer.
         store.ping().await.expect("SELECT 1");
         assert!(store.pending_migrations().await.expect("read").is_empty());
+        store.close().await;
+    }
+
+    /// What a COMMIT failing with SQLITE_FULL leaves behind, without a full
+    /// disk: SQLite has rolled back, sqlx still counts the transaction open.
+    #[tokio::test]
+    async fn a_connection_left_in_a_failed_transaction_is_replaced() {
+        let (store, _dir) = test_support::temp_store().await;
+        for _ in 0..3 {
+            let mut tx = store.write_tx().await.expect("begin");
+            sqlx::query("ROLLBACK")
+                .execute(&mut *tx)
+                .await
+                .expect("rolled back under sqlx's feet");
+            drop(tx); // its own ROLLBACK fails: no transaction is active
+            // Each write still gets a connection that can begin.
+            store
+                .set_chat_units(7, crate::domain::Units::Celsius)
+                .await
+                .expect("a write after the broken transaction");
+        }
         store.close().await;
     }
 }
