@@ -8,7 +8,7 @@
 //! an expected period is stalled when its last beat — or, before the first
 //! one, its start — is older than that period.
 //!
-//! Time comes from an injected [`Clock`], so tests advance it by hand.
+//! Time comes from an injected [`crate::clock::Clock`], so tests advance it by hand.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,50 +17,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::clock::SharedClock;
 use crate::store::Store;
 
 /// How long `/readyz` waits for the database to answer.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
-
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> Instant;
-}
-
-/// Tokio's clock: real time in production, paused/advanced time in tests
-/// that use `tokio::time::pause`.
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
-    }
-}
-
-/// A clock that moves only when told (unit tests).
-#[derive(Clone)]
-pub struct ManualClock(Arc<Mutex<Instant>>);
-
-impl ManualClock {
-    pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(Instant::now())))
-    }
-
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += by;
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 /// A problem someone else keeps (e.g. the notifier's "token rejected"):
 /// polled at each readiness check; `Some(reason)` keeps the worker unready.
@@ -73,7 +34,7 @@ pub struct Health {
 }
 
 struct Inner {
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
     workers: Mutex<BTreeMap<&'static str, Worker>>,
 }
 
@@ -109,10 +70,10 @@ pub struct WorkerReport {
 
 impl Health {
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(TokioClock))
+        Self::with_clock(crate::clock::system())
     }
 
-    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(clock: SharedClock) -> Self {
         Self {
             inner: Arc::new(Inner {
                 clock,
@@ -124,7 +85,7 @@ impl Health {
     /// Adds a worker (not yet running) and returns its heartbeat. Registering
     /// a name again replaces it.
     pub fn register(&self, name: &'static str, expect_every: Option<Duration>) -> Heartbeat {
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.instant();
         self.workers().insert(
             name,
             Worker {
@@ -153,7 +114,7 @@ impl Health {
 
     /// Every registered worker, by name.
     pub fn report(&self) -> Vec<WorkerReport> {
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.instant();
         // Checks run outside the lock: they are someone else's code.
         let snapshot: Vec<_> = self
             .workers()
@@ -239,7 +200,7 @@ impl Heartbeat {
 
     /// The worker made progress now.
     pub fn beat(&self) {
-        let now = self.health.inner.clock.now();
+        let now = self.health.inner.clock.instant();
         self.update(|w| w.last_beat = Some(now));
     }
 
@@ -256,7 +217,7 @@ impl Heartbeat {
     /// The supervisor (re)started the worker: it is running, and has a full
     /// period from now for its first beat.
     pub fn started(&self) {
-        let now = self.health.inner.clock.now();
+        let now = self.health.inner.clock.instant();
         self.update(|w| {
             w.running = true;
             w.stopped_because = None;
@@ -437,9 +398,10 @@ impl Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     fn registry() -> (Health, ManualClock) {
-        let clock = ManualClock::new();
+        let clock = ManualClock::default();
         (Health::with_clock(Arc::new(clock.clone())), clock)
     }
 

@@ -133,7 +133,7 @@ mod tests {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicU32, Ordering};
 
-        let clock = crate::health::ManualClock::new();
+        let clock = crate::clock::ManualClock::default();
         let health = crate::health::Health::with_clock(Arc::new(clock.clone()));
         let hb = health.register("poller", Some(Duration::from_secs(30)));
         hb.started();

@@ -7,7 +7,9 @@ mod support;
 use chrono::{Duration as Span, TimeZone, Utc};
 use meteobot::sla::{Bound, Horizon, MetricRange, SlaError, SlaState};
 use serde_json::json;
-use support::sla::{SlaRig, answer_any_query, answer_query, metric_value, store_samples, vector};
+use support::sla::{
+    RETENTION, SlaRig, answer_any_query, answer_query, metric_value, store_samples, vector,
+};
 use wiremock::MockServer;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -417,4 +419,51 @@ async fn the_forecast_falls_back_to_stored_samples_and_needs_enough() {
         rig.service.forecast(&key, horizon, Some(-1.0), now()).await,
         Err(SlaError::Invalid(_))
     ));
+}
+
+/// The evaluator's own loop evaluates at the injected clock's time, not the
+/// system's: a manual clock set to `now()` and then moved an hour on. (The
+/// loop turns every 20 ms of real time; the test waits, bounded, for the
+/// samples it expects, never for "nothing".)
+#[tokio::test]
+async fn the_loop_evaluates_at_the_injected_clocks_time() {
+    let rig = SlaRig::registry().await;
+    let id = rig
+        .add("registered_users_total", "meteobot", 10.0, None)
+        .await;
+    let clock = meteobot::clock::ManualClock::starting_at(now());
+    let (trigger, listener) = meteobot::shutdown::channel();
+    let evaluator = rig.service.evaluator(rig.metrics.clone(), RETENTION);
+    let task = tokio::spawn(
+        evaluator
+            .with_clock(std::sync::Arc::new(clock.clone()))
+            .run(std::time::Duration::from_millis(20), listener),
+    );
+    let at = |t: chrono::DateTime<Utc>| (t.timestamp_millis(), 0.0);
+    let until = |want: (i64, f64)| {
+        let rig = &rig;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let samples = rig.samples(id).await;
+                if samples.contains(&want) {
+                    return samples;
+                }
+                assert!(std::time::Instant::now() < deadline, "{samples:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    };
+    until(at(now())).await;
+    clock.advance(std::time::Duration::from_secs(3600));
+    let samples = until(at(now() + Span::hours(1))).await;
+    trigger.trigger();
+    task.await.unwrap();
+    // Every sample carries one of the two times the clock showed.
+    assert!(
+        samples
+            .iter()
+            .all(|s| *s == at(now()) || *s == at(now() + Span::hours(1))),
+        "{samples:?}"
+    );
 }

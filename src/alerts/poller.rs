@@ -15,6 +15,7 @@ use super::compose::{Audience, compose};
 use super::decide::{DecideSettings, decide};
 use super::rules::{Condition, Rule};
 use super::state::Episode;
+use crate::clock::SharedClock;
 use crate::forecasts::{Forecasts, RateLimit};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
@@ -64,6 +65,8 @@ pub struct Poller {
     wake: Arc<Notify>,
     /// What is watched, kept between cycles (see [`Watching`]).
     watching: tokio::sync::Mutex<Option<Watching>>,
+    /// Each loop's cycle time.
+    clock: SharedClock,
 }
 
 /// The subscriptions and episodes as of a `watch_generation`. Reading 100,000
@@ -99,7 +102,14 @@ impl Poller {
             settings,
             wake,
             watching: tokio::sync::Mutex::new(None),
+            clock: crate::clock::system(),
         }
+    }
+
+    /// Runs [`Self::run`]'s cycles at `clock`'s time.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The watched subscriptions, re-read when the generation moved. The
@@ -304,7 +314,7 @@ impl Poller {
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
         shutdown
             .every(interval, "poll cycle", || async {
-                self.poll_once(Utc::now()).await.map(drop)
+                self.poll_once(self.clock.now()).await.map(drop)
             })
             .await;
     }

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use super::Sla;
 use super::source::{MetricSource, Reading, SourceError};
+use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
 use crate::store::{Pruned, SlaSample, Store};
@@ -31,6 +32,8 @@ pub struct Evaluator {
     source: Arc<dyn MetricSource>,
     metrics: Metrics,
     retention: Duration,
+    /// Each loop's evaluation time.
+    clock: SharedClock,
 }
 
 impl Evaluator {
@@ -45,7 +48,14 @@ impl Evaluator {
             source,
             metrics,
             retention,
+            clock: crate::clock::system(),
         }
+    }
+
+    /// Evaluates [`Self::run`]'s cycles at `clock`'s time.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// One evaluation at `now`. A source failure costs only the SLAs
@@ -135,7 +145,7 @@ impl Evaluator {
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
         shutdown
             .every(interval, "SLA evaluation", || async {
-                self.evaluate_once(Utc::now()).await.map(drop)
+                self.evaluate_once(self.clock.now()).await.map(drop)
             })
             .await;
     }
