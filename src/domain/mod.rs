@@ -7,6 +7,7 @@ mod band;
 mod city;
 mod flag;
 mod lead;
+mod local_time;
 mod preferences;
 mod temperature;
 
@@ -15,6 +16,7 @@ pub use band::TemperatureBand;
 pub use city::CityName;
 pub use flag::parse_flag;
 pub use lead::LeadTime;
+pub use local_time::{ChatZone, LocalTime, QuietHours, QuietMode, daily_due};
 pub use preferences::{Language, Units};
 pub use temperature::Temperature;
 

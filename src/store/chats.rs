@@ -76,11 +76,17 @@ impl Store {
         let mut tx = self.write_tx().await.context("migrate chat: begin")?;
         let mut moved = 0;
         moved += sqlx::query(
-            "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at)
-             SELECT ?2, language, units, 1, NULL, ?3 FROM chats WHERE chat_id = ?1
+            "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at,
+                 timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day)
+             SELECT ?2, language, units, 1, NULL, ?3,
+                 timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day
+             FROM chats WHERE chat_id = ?1
              ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language,
                  units = excluded.units, active = 1, inactive_reason = NULL,
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, timezone = excluded.timezone,
+                 quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
+                 quiet_hold = excluded.quiet_hold, digest_at = excluded.digest_at,
+                 digest_last_day = excluded.digest_last_day",
         )
         .bind(from)
         .bind(to)
@@ -124,6 +130,12 @@ impl Store {
                 .await
                 .context("moving a chat's pending messages")?
                 .rows_affected();
+        sqlx::query("UPDATE held_events SET chat_id = ?2 WHERE chat_id = ?1")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await
+            .context("moving a chat's held alerts")?;
         sqlx::query("DELETE FROM dialogues WHERE chat_id = ?")
             .bind(from)
             .execute(&mut *tx)

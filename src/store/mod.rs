@@ -3,6 +3,7 @@
 //! short write contention into waiting instead of errors.
 
 mod alerts;
+mod chat_settings;
 mod chats;
 mod dialogues;
 mod forecasts;
@@ -24,6 +25,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use alerts::{EpisodeChange, EpisodeRow, Watched};
+pub use chat_settings::{ChatSettings, SnoozeTarget};
 pub use chats::Chat;
 pub use forecasts::{SeriesRow, Spent};
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};
