@@ -8,6 +8,7 @@ pub mod decide;
 pub mod heads_up;
 mod poller;
 pub mod rules;
+pub mod snooze;
 pub mod state;
 
 pub use poller::{PollReport, Poller, PollerSettings};

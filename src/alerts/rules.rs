@@ -3,42 +3,12 @@
 //! notified) on its own: inclusive thresholds, and a 0.5 °C hysteresis before
 //! a temperature condition counts as over.
 
+// The values rules speak of are domain types (the texts use them too).
+pub use crate::domain::{Breach, Condition};
 use crate::weather::{Sample, Step};
 
 /// A temperature condition ends only this far back inside the band.
 pub const HYSTERESIS_C: f64 = 0.5;
-
-/// One thing a subscription can be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Condition {
-    Hot,
-    Cold,
-    Rain,
-    Snow,
-}
-
-impl Condition {
-    pub const ALL: [Condition; 4] = [
-        Condition::Hot,
-        Condition::Cold,
-        Condition::Rain,
-        Condition::Snow,
-    ];
-
-    /// The store's name for it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Condition::Hot => "hot",
-            Condition::Cold => "cold",
-            Condition::Rain => "rain",
-            Condition::Snow => "snow",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-}
 
 /// What one subscription watches.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,26 +17,6 @@ pub struct Rule {
     pub t_max: Option<f64>,
     pub rain: bool,
     pub snow: bool,
-}
-
-/// One way the weather is outside what the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Breach {
-    AboveMax { observed: f64, max: f64 },
-    BelowMin { observed: f64, min: f64 },
-    Rain,
-    Snow,
-}
-
-impl Breach {
-    pub fn condition(&self) -> Condition {
-        match self {
-            Breach::AboveMax { .. } => Condition::Hot,
-            Breach::BelowMin { .. } => Condition::Cold,
-            Breach::Rain => Condition::Rain,
-            Breach::Snow => Condition::Snow,
-        }
-    }
 }
 
 impl Rule {

@@ -4,7 +4,9 @@
 
 mod account;
 mod band;
+mod bound;
 mod city;
+mod condition;
 mod flag;
 mod lead;
 mod local_time;
@@ -13,7 +15,9 @@ mod temperature;
 
 pub use account::{CHAT_ID_MAX, ChatId, Password, Username, username_key};
 pub use band::TemperatureBand;
+pub use bound::Bound;
 pub use city::CityName;
+pub use condition::{Breach, Condition};
 pub use flag::parse_flag;
 pub use lead::LeadTime;
 pub use local_time::{ChatZone, LocalTime, QuietHours, QuietMode, daily_due};

@@ -3,36 +3,13 @@
 
 use std::fmt;
 
+pub use crate::domain::Bound;
 use crate::domain::ParseError;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricRange {
     max: f64,
     min: Option<f64>,
-}
-
-/// Which side of the range a value left by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    Max,
-    Min,
-}
-
-impl Bound {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Max => "max",
-            Self::Min => "min",
-        }
-    }
-
-    pub fn from_stored(s: &str) -> Option<Self> {
-        match s {
-            "max" => Some(Self::Max),
-            "min" => Some(Self::Min),
-            _ => None,
-        }
-    }
 }
 
 impl MetricRange {

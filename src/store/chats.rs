@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::{Store, now_unix};
-use crate::text::{Language, Units};
+use crate::domain::{Language, Units};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Chat {

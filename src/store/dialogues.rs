@@ -84,7 +84,7 @@ impl Store {
     pub async fn ensure_chat(
         &self,
         chat_id: i64,
-        language: crate::text::Language,
+        language: crate::domain::Language,
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO chats (chat_id, language, updated_at) VALUES (?, ?, ?)
@@ -113,7 +113,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::store::test_support::temp_store;
-    use crate::text::Language;
+    use crate::domain::Language;
 
     #[tokio::test]
     async fn dialogues_round_trip() {

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::Store;
-use crate::sla::Bound;
+use crate::domain::Bound;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SlaRow {

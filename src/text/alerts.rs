@@ -2,7 +2,7 @@
 //! threshold crossed and the observed value — never a data dump.
 
 use super::{Language, Units, place, temperature};
-use crate::alerts::Breach;
+use crate::domain::Breach;
 
 /// One line per breach, e.g. "🌡 Rome, IT: 35.2 °C — above your maximum of 30 °C."
 fn breach_line(b: &Breach, at: &str, lang: Language, units: Units) -> String {
