@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             kind: "alert",
             text: format!("message {i}"),
             dedup_key: format!("bench-{i}"),
+            ..NewMessage::default()
         };
         store.enqueue_message(&msg, created).await?;
     }

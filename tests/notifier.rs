@@ -65,6 +65,7 @@ impl Setup {
             kind: "alert",
             text: text.to_owned(),
             dedup_key: format!("{chat}:{text}"),
+            ..NewMessage::default()
         };
         assert!(self.store.enqueue_message(&msg, now_ms()).await.unwrap());
     }

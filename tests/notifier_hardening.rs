@@ -105,6 +105,7 @@ impl Setup {
             kind,
             text: text.to_owned(),
             dedup_key: format!("{chat}:{text}"),
+            ..NewMessage::default()
         };
         assert!(self.store.enqueue_message(&msg, at_ms).await.unwrap());
         self.row(text).await.id

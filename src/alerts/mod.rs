@@ -6,7 +6,9 @@
 pub mod compose;
 pub mod decide;
 pub mod heads_up;
+mod judge;
 mod poller;
+pub mod quiet;
 pub mod rules;
 pub mod snooze;
 pub mod state;

@@ -11,16 +11,18 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::compose::{Audience, compose};
-use super::decide::{DecideSettings, decide};
-use super::rules::{Condition, Rule};
+use super::decide::DecideSettings;
+use super::judge::{PollWrite, judge};
+use super::quiet::{Held, HeldKind, HeldOf, summary};
+use super::rules::Condition;
 use super::state::Episode;
 use crate::clock::SharedClock;
+use crate::domain::ChatZone;
 use crate::forecasts::{Forecasts, RateLimit};
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
-use crate::store::{EpisodeChange, EpisodeRow, NewMessage, Store, Watched};
-use crate::text::{self, Language, Units};
+use crate::store::{AlertWrite, EpisodeRow, HeldRow, NewMessage, Store, Watched};
+use crate::text::{self, Language};
 use crate::weather::grid::Cell;
 use crate::weather::{Coordinates, Sample, Series};
 
@@ -215,55 +217,36 @@ impl Poller {
             fetch,
             ..PollReport::default()
         };
-        let mut changes = Vec::new();
-        let mut messages = notices;
+        let mut out = PollWrite {
+            messages: notices,
+            ..PollWrite::default()
+        };
         for (w, cell) in watched.iter().zip(cell_of.iter()) {
             let Some(j) = judgeable.get(cell) else {
                 report.stale += 1;
                 continue;
             };
-            let rule = rule_of(w);
-            let lead = w
-                .ahead_s
-                .and_then(|s| u64::try_from(s).ok())
-                .map(Duration::from_secs);
             let previous = |c: Condition| episodes.get(&(w.id, c)).copied().unwrap_or_default();
-            let d = decide(&rule, lead, previous, &j.series, &j.sample, now, settings);
-            changes.extend(d.changes.iter().map(|(c, e)| episode_change(w.id, *c, e)));
-            if d.happenings.is_empty() {
-                continue;
-            }
-            let who = Audience {
-                city: &w.city,
-                country: &w.country,
-                lang: w
-                    .language
-                    .as_deref()
-                    .map(Language::from_code)
-                    .unwrap_or_default(),
-                units: w.units.as_deref().map(Units::from_code).unwrap_or_default(),
-                offset: j.series.local_offset(),
-            };
-            let temperature = j.sample.temperature_c;
-            if let Some((kind, text)) =
-                compose(&who, &rule, &d.happenings, temperature, d.still_active, now)
-            {
-                messages.push(NewMessage {
-                    chat_id: w.chat_id,
-                    subscription_id: Some(w.id),
-                    kind,
-                    text,
-                    // One message per subscription and poll instant.
-                    dedup_key: format!("{}:{}:{}", w.id, kind, now.timestamp_millis()),
-                });
-            }
+            judge(w, &j.series, &j.sample, previous, now, settings, &mut out);
         }
+        let PollWrite {
+            changes,
+            mut messages,
+            held,
+            woke,
+        } = out;
         report.decide = started.elapsed() - read - fetch;
         report.changes = changes.len();
         report.messages = messages.len();
         report.statements += self
             .store
-            .apply_alert_changes(&changes, &messages, now.timestamp_millis())
+            .apply_alert_changes(&AlertWrite {
+                changes: &changes,
+                messages: &messages,
+                held: &held,
+                woke: &woke,
+                now_ms: now.timestamp_millis(),
+            })
             .await?;
         // Committed: the kept copy follows.
         for change in &changes {
@@ -280,6 +263,10 @@ impl Poller {
                 }
             }
         }
+        // Quiet hours that ended: one summary per chat.
+        let summaries = self.release_held(now).await?;
+        report.messages += summaries.len();
+        messages.extend(summaries);
         report.write = started.elapsed() - read - fetch - report.decide;
 
         for m in &messages {
@@ -306,6 +293,10 @@ impl Poller {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "poll cycle done"
         );
+        if !woke.is_empty() {
+            // Their snooze ended in the store: re-read them next cycle.
+            *slot = None;
+        }
         Ok(report)
     }
 
@@ -344,9 +335,63 @@ impl Poller {
                 kind: "notice",
                 text: text.clone(),
                 dedup_key: format!("rate_limit:{chat}:{}", now.timestamp_millis()),
+                ..NewMessage::default()
             })
             .collect()
     }
+
+    /// Writes one summary per chat whose quiet hours ended with happenings
+    /// held (at most `RELEASE_BATCH` chats per cycle; the rest next time),
+    /// each in its own transaction with the deletion of what it sums up.
+    async fn release_held(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<NewMessage>> {
+        const RELEASE_BATCH: u32 = 500;
+        let rows = self
+            .store
+            .due_held_events(now.timestamp(), RELEASE_BATCH)
+            .await?;
+        let mut written = Vec::new();
+        for chat in rows.chunk_by(|a, b| a.chat_id == b.chat_id) {
+            let first = &chat[0];
+            let lang = first
+                .language
+                .as_deref()
+                .map(Language::from_code)
+                .unwrap_or_default();
+            let zone = first
+                .timezone
+                .as_deref()
+                .and_then(|z| ChatZone::parse(z).ok())
+                .unwrap_or(ChatZone::UTC);
+            let events: Vec<HeldOf> = chat.iter().filter_map(held_of).collect();
+            let message = summary(&events, zone, lang).map(|text| NewMessage {
+                chat_id: first.chat_id,
+                subscription_id: None,
+                kind: "quiet_summary",
+                text,
+                dedup_key: format!("quiet:{}:{}", first.chat_id, first.id),
+                ..NewMessage::default()
+            });
+            let ids: Vec<i64> = chat.iter().map(|r| r.id).collect();
+            self.store
+                .release_held(&ids, message.as_ref(), now.timestamp_millis())
+                .await?;
+            written.extend(message);
+        }
+        Ok(written)
+    }
+}
+
+fn held_of(row: &HeldRow) -> Option<HeldOf> {
+    Some(HeldOf {
+        subscription_id: row.subscription_id,
+        place: row.place.clone(),
+        held: Held {
+            condition: Condition::from_code(&row.condition)?,
+            kind: HeldKind::from_code(&row.event)?,
+            at: DateTime::from_timestamp(row.at, 0)?,
+            limit: row.detail.clone(),
+        },
+    })
 }
 
 fn episode_of(row: &EpisodeRow) -> Episode {
@@ -355,29 +400,5 @@ fn episode_of(row: &EpisodeRow) -> Episode {
         since: at(row.since),
         last_notified: at(row.last_notified_at),
         heads_up_start: at(row.heads_up_start),
-    }
-}
-
-fn rule_of(w: &Watched) -> Rule {
-    Rule {
-        t_min: w.t_min,
-        t_max: w.t_max,
-        rain: w.rain,
-        snow: w.snow,
-    }
-}
-
-fn episode_change(subscription_id: i64, condition: Condition, episode: &Episode) -> EpisodeChange {
-    let row = (!episode.is_idle()).then(|| EpisodeRow {
-        subscription_id,
-        condition: condition.code().to_owned(),
-        since: episode.since.map(|t| t.timestamp()),
-        last_notified_at: episode.last_notified.map(|t| t.timestamp()),
-        heads_up_start: episode.heads_up_start.map(|t| t.timestamp()),
-    });
-    EpisodeChange {
-        subscription_id,
-        condition: condition.code(),
-        row,
     }
 }

@@ -21,6 +21,43 @@ pub enum Button {
     Ahead(Option<u64>),
     Confirm,
     Cancel,
+    /// 🔕 under an alert: snooze subscription `id` for `minutes`.
+    Snooze {
+        id: i64,
+        minutes: u32,
+    },
+    /// 🔕 under an alert: snooze subscription `id` until the chat's next
+    /// local 07:00.
+    SnoozeUntilMorning(i64),
+}
+
+/// The buttons under an alert, a reminder or a heads-up: snooze 3 h, snooze
+/// until tomorrow morning, unsubscribe — as the Bot API's `reply_markup`
+/// JSON, stored with the outbox row.
+pub fn alert_keyboard(subscription_id: i64, lang: crate::domain::Language) -> String {
+    use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+    let t = crate::text::quiet_texts(lang);
+    let button = |label: &str, b: Button| InlineKeyboardButton::callback(label, b.data());
+    let markup = InlineKeyboardMarkup::new([
+        vec![
+            button(
+                t.button_snooze_3h,
+                Button::Snooze {
+                    id: subscription_id,
+                    minutes: 180,
+                },
+            ),
+            button(
+                t.button_snooze_morning,
+                Button::SnoozeUntilMorning(subscription_id),
+            ),
+        ],
+        vec![button(
+            t.button_unsubscribe,
+            Button::Delete(subscription_id),
+        )],
+    ]);
+    serde_json::to_string(&markup).expect("a keyboard serialises")
 }
 
 impl Button {
@@ -38,6 +75,8 @@ impl Button {
             Button::Ahead(Some(minutes)) => format!("ahead:{minutes}"),
             Button::Confirm => "confirm".into(),
             Button::Cancel => "cancel".into(),
+            Button::Snooze { id, minutes } => format!("snz:{id}:{minutes}"),
+            Button::SnoozeUntilMorning(id) => format!("snz:{id}:am"),
         }
     }
 
@@ -70,6 +109,17 @@ impl Button {
             Some(("snow", v)) => Button::Snow(flag(v)?),
             Some(("ahead", "off")) => Button::Ahead(None),
             Some(("ahead", m)) => Button::Ahead(Some(number(m)?)),
+            Some(("snz", rest)) => {
+                let (id, span) = rest.split_once(':')?;
+                let id = i64::try_from(number(id)?).ok()?;
+                match span {
+                    "am" => Button::SnoozeUntilMorning(id),
+                    m => Button::Snooze {
+                        id,
+                        minutes: u32::try_from(number(m)?).ok().filter(|m| *m > 0)?,
+                    },
+                }
+            }
             Some(_) => return None,
         };
         Some(button)
@@ -98,6 +148,11 @@ mod tests {
             "ahead:",
             "x",
             "place:1:2",
+            "snz:1",
+            "snz:1:0",
+            "snz:1:pm",
+            "snz::am",
+            "snz:1:am:2",
         ] {
             assert_eq!(Button::parse(bad), None, "{bad:?}");
         }
@@ -115,6 +170,9 @@ mod tests {
             prop::option::of(0u64..100_000).prop_map(Button::Ahead),
             Just(Button::Confirm),
             Just(Button::Cancel),
+            (0i64..i64::MAX, 1u32..=u32::MAX)
+                .prop_map(|(id, minutes)| Button::Snooze { id, minutes }),
+            (0i64..i64::MAX).prop_map(Button::SnoozeUntilMorning),
         ]
     }
 

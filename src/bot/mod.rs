@@ -32,6 +32,7 @@ use teloxide::update_listeners::Polling;
 use teloxide::{ApiError, RequestError};
 
 pub use args::{SubscribeArgs, parse_subscribe, tokens};
+pub use buttons::alert_keyboard;
 pub use commands::Command;
 pub use state::{Limits, PlaceChoice, State};
 pub use storage::SqlDialogues;

@@ -27,6 +27,24 @@ pub struct Watched {
     pub country: String,
     pub language: Option<String>,
     pub units: Option<String>,
+    /// The chat's time zone and quiet hours (see `chat_settings`).
+    pub timezone: Option<String>,
+    pub quiet_start: Option<i64>,
+    pub quiet_end: Option<i64>,
+    pub quiet_hold: Option<i64>,
+    /// Nothing is told before this (unix s).
+    pub snoozed_until: Option<i64>,
+}
+
+/// What one poll writes, in one transaction: episode changes, outbox rows,
+/// happenings held by quiet hours, and the subscriptions whose snooze ended.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertWrite<'a> {
+    pub changes: &'a [EpisodeChange],
+    pub messages: &'a [NewMessage],
+    pub held: &'a [super::held::NewHeld],
+    pub woke: &'a [i64],
+    pub now_ms: i64,
 }
 
 /// An episode in progress (or announced) of one condition of a
@@ -59,7 +77,8 @@ impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
         sqlx::query_as::<_, Watched>(
             "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
-                    s.ahead_s, s.city, s.country, c.language, c.units
+                    s.ahead_s, s.city, s.country, c.language, c.units, c.timezone,
+                    c.quiet_start, c.quiet_end, c.quiet_hold, s.snoozed_until
              FROM subscriptions s
              LEFT JOIN chats c ON c.chat_id = s.chat_id
              WHERE s.active = 1 AND (c.active IS NULL OR c.active = 1)",
@@ -91,13 +110,15 @@ impl Store {
     /// Writes every episode change and every message atomically; returns the
     /// number of SQL statements used. Changes for subscriptions deleted in
     /// the meantime are dropped (the user unsubscribed: nothing to say).
-    pub async fn apply_alert_changes(
-        &self,
-        changes: &[EpisodeChange],
-        messages: &[NewMessage],
-        now_ms: i64,
-    ) -> anyhow::Result<usize> {
-        if changes.is_empty() && messages.is_empty() {
+    pub async fn apply_alert_changes(&self, write: &AlertWrite<'_>) -> anyhow::Result<usize> {
+        let AlertWrite {
+            changes,
+            messages,
+            held,
+            woke,
+            now_ms,
+        } = *write;
+        if changes.is_empty() && messages.is_empty() && held.is_empty() && woke.is_empty() {
             return Ok(0);
         }
         let now = now_ms / 1000;
@@ -127,6 +148,30 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .context("writing outbox rows")?;
+            statements += 1;
+        }
+        for chunk in held.chunks(MESSAGE_BATCH) {
+            super::held::insert_held(chunk)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .context("holding happenings")?;
+            statements += 1;
+        }
+        for chunk in woke.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "UPDATE subscriptions SET snoozed_until = NULL WHERE snoozed_until <= ",
+            );
+            q.push_bind(now).push(" AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .context("ending snoozes")?;
             statements += 1;
         }
         tx.commit().await.context("alert changes: commit")?;
@@ -167,10 +212,15 @@ fn delete_episodes<'a>(chunk: &[&'a EpisodeChange]) -> QueryBuilder<'a, Sqlite> 
     q
 }
 
-fn insert_messages<'a>(messages: &'a [NewMessage], now_ms: i64) -> QueryBuilder<'a, Sqlite> {
+pub(super) fn insert_messages<'a>(
+    messages: &'a [NewMessage],
+    now_ms: i64,
+) -> QueryBuilder<'a, Sqlite> {
     let mut q = QueryBuilder::new(
-        "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms)
-         SELECT column1, column2, column3, column4, column5, column6, column7 FROM (",
+        "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms,
+             created_at_ms, silent, reply_markup)
+         SELECT column1, column2, column3, column4, column5, column6, column7, column8, column9
+         FROM (",
     );
     q.push_values(messages, |mut row, m| {
         row.push_bind(m.chat_id)
@@ -179,7 +229,9 @@ fn insert_messages<'a>(messages: &'a [NewMessage], now_ms: i64) -> QueryBuilder<
             .push_bind(m.text.as_str())
             .push_bind(m.dedup_key.as_str())
             .push_bind(now_ms)
-            .push_bind(now_ms);
+            .push_bind(now_ms)
+            .push_bind(m.silent)
+            .push_bind(m.reply_markup.as_deref());
     });
     q.push(
         ") WHERE column2 IS NULL OR column2 IN (SELECT id FROM subscriptions)
@@ -236,6 +288,7 @@ mod tests {
             kind: "alert",
             text: "hot".into(),
             dedup_key: key.into(),
+            ..NewMessage::default()
         }
     }
 
@@ -258,7 +311,13 @@ mod tests {
         ];
         assert_eq!(
             store
-                .apply_alert_changes(&changes, &messages, 1_000_000)
+                .apply_alert_changes(&AlertWrite {
+                    changes: &changes,
+                    messages: &messages,
+                    held: &[],
+                    woke: &[],
+                    now_ms: 1_000_000
+                })
                 .await
                 .unwrap(),
             2
@@ -276,7 +335,13 @@ mod tests {
 
         // Same decision again: dedup keys make it a no-op for the outbox.
         store
-            .apply_alert_changes(&changes, &messages, 1_000_000)
+            .apply_alert_changes(&AlertWrite {
+                changes: &changes,
+                messages: &messages,
+                held: &[],
+                woke: &[],
+                now_ms: 1_000_000,
+            })
             .await
             .unwrap();
         assert_eq!(store.outbox_rows().await.unwrap().len(), 2);
@@ -288,7 +353,13 @@ mod tests {
             row: None,
         };
         store
-            .apply_alert_changes(&[ended], &[], 2_000_000)
+            .apply_alert_changes(&AlertWrite {
+                changes: &[ended],
+                messages: &[],
+                held: &[],
+                woke: &[],
+                now_ms: 2_000_000,
+            })
             .await
             .unwrap();
         let left = store.alert_episodes().await.unwrap();

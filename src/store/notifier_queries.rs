@@ -111,6 +111,7 @@ mod tests {
             kind,
             text: format!("{kind} {at}"),
             dedup_key: format!("{chat}:{kind}:{at}"),
+            ..NewMessage::default()
         };
         assert!(store.enqueue_message(&msg, at).await.unwrap());
         store.outbox_rows().await.unwrap().last().unwrap().id
@@ -140,6 +141,7 @@ mod tests {
             kind,
             text: text.to_owned(),
             dedup_key: text.to_owned(),
+            ..NewMessage::default()
         };
         assert!(store.enqueue_message(&msg, 1).await.unwrap());
         store.outbox_rows().await.unwrap().last().unwrap().id

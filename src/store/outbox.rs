@@ -42,7 +42,7 @@ pub struct OutboxRow {
 }
 
 /// A message to enqueue.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewMessage {
     pub chat_id: i64,
     pub subscription_id: Option<i64>,
@@ -51,14 +51,19 @@ pub struct NewMessage {
     pub text: String,
     /// Unique: enqueuing the same decision twice is a no-op.
     pub dedup_key: String,
+    /// Sent without sound (quiet hours).
+    pub silent: bool,
+    /// Inline buttons, as the Bot API's `reply_markup` JSON.
+    pub reply_markup: Option<String>,
 }
 
 impl Store {
     /// Enqueues one message, due at once; `false` if its dedup key exists.
     pub async fn enqueue_message(&self, msg: &NewMessage, now_ms: i64) -> anyhow::Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+            "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key,
+                 next_attempt_at_ms, created_at_ms, silent, reply_markup)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
              ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(msg.chat_id)
@@ -67,6 +72,8 @@ impl Store {
         .bind(&msg.text)
         .bind(&msg.dedup_key)
         .bind(now_ms)
+        .bind(msg.silent)
+        .bind(msg.reply_markup.as_deref())
         .execute(&self.pool)
         .await
         .context("enqueuing a message")?;

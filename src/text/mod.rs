@@ -5,6 +5,7 @@ mod alerts;
 mod bot;
 mod commands;
 mod forecast;
+mod quiet;
 mod sla;
 
 pub use alerts::{
@@ -18,6 +19,7 @@ pub use forecast::{
     ForecastTexts, block_line, data_age, duration_words, forecast_texts, weather_words,
     whole_temperature,
 };
+pub use quiet::{Away, QuietTexts, away_line, quiet_texts};
 pub use sla::{SlaTexts, sla_texts};
 
 // The chat preferences are domain values; they are re-exported here, where
