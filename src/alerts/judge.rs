@@ -24,6 +24,9 @@ pub(super) struct PollWrite {
     pub messages: Vec<NewMessage>,
     pub held: Vec<NewHeld>,
     pub woke: Vec<i64>,
+    /// Chats without a time zone, with the zone of their first subscribed
+    /// place's forecast: `(chat, subscription, zone)`, lowest id kept.
+    pub zones: Vec<(i64, i64, String)>,
 }
 
 /// Judges `w` against `sample` (from `series`) at `now`.
@@ -41,6 +44,18 @@ pub(super) fn judge(
         .ahead_s
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs);
+    if w.timezone.is_none()
+        && let Some(zone) = series
+            .timezone
+            .as_deref()
+            .filter(|z| ChatZone::parse(z).is_ok())
+    {
+        match out.zones.iter_mut().find(|(chat, _, _)| *chat == w.chat_id) {
+            Some(entry) if entry.1 > w.id => *entry = (w.chat_id, w.id, zone.to_owned()),
+            Some(_) => {}
+            None => out.zones.push((w.chat_id, w.id, zone.to_owned())),
+        }
+    }
     let mut d = decide(&rule, lead, &previous, series, sample, now, settings);
     let snoozed_until = w.snoozed_until.and_then(|s| DateTime::from_timestamp(s, 0));
     let state = Snooze::at(snoozed_until, now);

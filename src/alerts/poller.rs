@@ -234,7 +234,9 @@ impl Poller {
             mut messages,
             held,
             woke,
+            zones,
         } = out;
+        let zones: Vec<(i64, String)> = zones.into_iter().map(|(chat, _, z)| (chat, z)).collect();
         report.decide = started.elapsed() - read - fetch;
         report.changes = changes.len();
         report.messages = messages.len();
@@ -245,6 +247,7 @@ impl Poller {
                 messages: &messages,
                 held: &held,
                 woke: &woke,
+                zones: &zones,
                 now_ms: now.timestamp_millis(),
             })
             .await?;
@@ -293,8 +296,8 @@ impl Poller {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "poll cycle done"
         );
-        if !woke.is_empty() {
-            // Their snooze ended in the store: re-read them next cycle.
+        if !woke.is_empty() || !zones.is_empty() {
+            // Their snooze ended, or their chat got a zone: re-read next cycle.
             *slot = None;
         }
         Ok(report)

@@ -6,7 +6,7 @@ use teloxide::prelude::*;
 use super::buttons::Button;
 use super::reply::{Replier, replier};
 use super::state::{Limits, State};
-use super::{BotContext, HandlerResult, MyDialogue, guided, list, register, subscribe};
+use super::{BotContext, HandlerResult, MyDialogue, guided, list, quiet, register, subscribe};
 
 pub async fn handle(
     bot: Bot,
@@ -14,18 +14,59 @@ pub async fn handle(
     dialogue: MyDialogue,
     ctx: BotContext,
 ) -> HandlerResult {
-    // Always answer, or the user's client shows a spinner.
-    bot.answer_callback_query(q.id.clone()).await?;
     let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
+        bot.answer_callback_query(q.id.clone()).await?;
         return Ok(());
     };
     let r = replier(&ctx, &bot, chat, Some(&q.from)).await;
-    let state = dialogue.get().await?.unwrap_or_default();
-    let Some(button) = q.data.as_deref().and_then(Button::parse) else {
+    let button = q.data.as_deref().and_then(Button::parse);
+    // The buttons under an alert answer with a short notice on the press
+    // itself (answerCallbackQuery), whatever the dialogue is doing.
+    let notice = match button {
+        Some(Button::Snooze { id, minutes }) => {
+            Some(quiet::snooze_button(&r, id, Some(minutes), &ctx).await)
+        }
+        Some(Button::SnoozeUntilMorning(id)) => {
+            Some(quiet::snooze_button(&r, id, None, &ctx).await)
+        }
+        Some(Button::Delete(id)) => Some(match list::removal(&r, id, &ctx).await {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(
+                    chat_id = r.chat.0,
+                    error = format!("{e:#}"),
+                    "unsubscribe failed"
+                );
+                if crate::store::is_unavailable(&e) {
+                    r.t().could_not_save.to_owned()
+                } else {
+                    r.t().internal_error.to_owned()
+                }
+            }
+        }),
+        None => Some(r.t().expired_choice.to_owned()),
+        Some(_) => None,
+    };
+    // Always answer, or the user's client shows a spinner.
+    match &notice {
+        Some(text) => bot.answer_callback_query(q.id.clone()).text(text).await?,
+        None => bot.answer_callback_query(q.id.clone()).await?,
+    };
+    let Some(button) = button else {
         return expired(&r).await;
     };
+    if let Button::Delete(_) = button {
+        // Said in the chat too, where the list it came from is.
+        if let Some(text) = notice {
+            r.say(text).await?;
+        }
+        return Ok(());
+    }
+    if notice.is_some() {
+        return Ok(());
+    }
+    let state = dialogue.get().await?.unwrap_or_default();
     match (button, state) {
-        (Button::Delete(id), _) => list::remove(&r, id, &ctx).await,
         (
             Button::SuggestedUsername,
             State::RegisterUsername {

@@ -47,15 +47,24 @@ pub async fn unsubscribe(r: &Replier, args: &str, ctx: &BotContext) -> HandlerRe
 /// Removes one of the chat's own subscriptions; another chat's id is
 /// answered exactly like a missing one.
 pub async fn remove(r: &Replier, id: i64, ctx: &BotContext) -> HandlerResult {
-    let Ok(chat) = ChatId::new(r.chat.0) else {
-        return Ok(());
-    };
-    match ctx.store.delete_subscription(chat, id).await {
-        Ok(true) => r.say(fill(r.t().removed, &[&id.to_string()])).await?,
-        Ok(false) => r.say(fill(r.t().not_yours, &[&id.to_string()])).await?,
+    match removal(r, id, ctx).await {
+        Ok(text) => r.say(text).await?,
         Err(e) => return Ok(r.internal(e).await?),
     };
     Ok(())
+}
+
+/// Removes one of the chat's own subscriptions and says what happened (a
+/// button press shows it as its notice too).
+pub async fn removal(r: &Replier, id: i64, ctx: &BotContext) -> anyhow::Result<String> {
+    let chat = ChatId::new(r.chat.0).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let removed = ctx.store.delete_subscription(chat, id).await?;
+    let template = if removed {
+        r.t().removed
+    } else {
+        r.t().not_yours
+    };
+    Ok(fill(template, &[&id.to_string()]))
 }
 
 /// "Rome, IT — min 5 °C · max 30 °C · ☔ rain · ⏰ heads-up 3h ahead".

@@ -44,6 +44,9 @@ pub struct AlertWrite<'a> {
     pub messages: &'a [NewMessage],
     pub held: &'a [super::held::NewHeld],
     pub woke: &'a [i64],
+    /// `(chat, zone)`: the zone of the chat's first place, set only on a
+    /// chat that has none.
+    pub zones: &'a [(i64, String)],
     pub now_ms: i64,
 }
 
@@ -116,9 +119,15 @@ impl Store {
             messages,
             held,
             woke,
+            zones,
             now_ms,
         } = *write;
-        if changes.is_empty() && messages.is_empty() && held.is_empty() && woke.is_empty() {
+        if changes.is_empty()
+            && messages.is_empty()
+            && held.is_empty()
+            && woke.is_empty()
+            && zones.is_empty()
+        {
             return Ok(0);
         }
         let now = now_ms / 1000;
@@ -172,6 +181,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .context("ending snoozes")?;
+            statements += 1;
+        }
+        for (chat, zone) in zones {
+            sqlx::query(
+                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3
+                 WHERE chats.timezone IS NULL",
+            )
+            .bind(chat)
+            .bind(zone)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("adopting a place's time zone")?;
             statements += 1;
         }
         tx.commit().await.context("alert changes: commit")?;
@@ -316,6 +339,7 @@ mod tests {
                     messages: &messages,
                     held: &[],
                     woke: &[],
+                    zones: &[],
                     now_ms: 1_000_000
                 })
                 .await
@@ -340,6 +364,7 @@ mod tests {
                 messages: &messages,
                 held: &[],
                 woke: &[],
+                zones: &[],
                 now_ms: 1_000_000,
             })
             .await
@@ -358,6 +383,7 @@ mod tests {
                 messages: &[],
                 held: &[],
                 woke: &[],
+                zones: &[],
                 now_ms: 2_000_000,
             })
             .await

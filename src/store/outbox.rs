@@ -21,6 +21,10 @@ pub struct OutboxMessage {
     pub next_attempt_at_ms: i64,
     /// When it was enqueued (unix ms): `NOTIFY_MAX_AGE` counts from here.
     pub created_at_ms: i64,
+    /// Sent without sound (quiet hours).
+    pub silent: bool,
+    /// Inline buttons, the Bot API's `reply_markup` JSON.
+    pub reply_markup: Option<String>,
 }
 
 /// One row of the outbox in any state (for tests and inspection).
@@ -39,6 +43,8 @@ pub struct OutboxRow {
     pub sent_at_ms: Option<i64>,
     pub telegram_message_id: Option<i64>,
     pub last_error: Option<String>,
+    pub silent: bool,
+    pub reply_markup: Option<String>,
 }
 
 /// A message to enqueue.
@@ -90,7 +96,7 @@ impl Store {
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         sqlx::query_as::<_, OutboxMessage>(
             "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms,
-                    o.created_at_ms
+                    o.created_at_ms, o.silent, o.reply_markup
              FROM outbox o
              WHERE o.status = 'pending'
                AND o.next_attempt_at_ms <= ?1
@@ -209,7 +215,8 @@ impl Store {
     pub async fn outbox_rows(&self) -> anyhow::Result<Vec<OutboxRow>> {
         sqlx::query_as::<_, OutboxRow>(
             "SELECT id, chat_id, subscription_id, kind, text, dedup_key, status, attempts,
-                    next_attempt_at_ms, created_at_ms, sent_at_ms, telegram_message_id, last_error
+                    next_attempt_at_ms, created_at_ms, sent_at_ms, telegram_message_id, last_error,
+                    silent, reply_markup
              FROM outbox ORDER BY id",
         )
         .fetch_all(&self.pool)
