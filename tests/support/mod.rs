@@ -5,6 +5,7 @@
 pub mod bot;
 pub mod fake_telegram;
 pub mod fake_weather;
+pub mod poller_rig;
 pub mod sla;
 
 use std::net::SocketAddr;
