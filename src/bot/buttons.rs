@@ -29,6 +29,56 @@ pub enum Button {
     /// 🔕 under an alert: snooze subscription `id` until the chat's next
     /// local 07:00.
     SnoozeUntilMorning(i64),
+    /// A choice on the `/settings` card.
+    Setting(Setting),
+}
+
+/// What a `/settings` button sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Language(crate::domain::Language),
+    Units(crate::domain::Units),
+    /// 22:00-07:00, silent or held.
+    QuietNight {
+        hold: bool,
+    },
+    QuietOff,
+    /// A digest at 07:30.
+    DigestMorning,
+    DigestOff,
+    /// How to set the time zone (no button can hold one).
+    TimeZoneHelp,
+}
+
+impl Setting {
+    fn data(self) -> &'static str {
+        use crate::domain::{Language, Units};
+        match self {
+            Setting::Language(Language::En) => "set:lang:en",
+            Setting::Language(Language::It) => "set:lang:it",
+            Setting::Units(Units::Celsius) => "set:units:c",
+            Setting::Units(Units::Fahrenheit) => "set:units:f",
+            Setting::QuietNight { hold: false } => "set:quiet:night",
+            Setting::QuietNight { hold: true } => "set:quiet:hold",
+            Setting::QuietOff => "set:quiet:off",
+            Setting::DigestMorning => "set:digest:0730",
+            Setting::DigestOff => "set:digest:off",
+            Setting::TimeZoneHelp => "set:tz",
+        }
+    }
+
+    const ALL: [Setting; 10] = [
+        Setting::Language(crate::domain::Language::En),
+        Setting::Language(crate::domain::Language::It),
+        Setting::Units(crate::domain::Units::Celsius),
+        Setting::Units(crate::domain::Units::Fahrenheit),
+        Setting::QuietNight { hold: false },
+        Setting::QuietNight { hold: true },
+        Setting::QuietOff,
+        Setting::DigestMorning,
+        Setting::DigestOff,
+        Setting::TimeZoneHelp,
+    ];
 }
 
 /// The buttons under an alert, a reminder or a heads-up: snooze 3 h, snooze
@@ -77,6 +127,7 @@ impl Button {
             Button::Cancel => "cancel".into(),
             Button::Snooze { id, minutes } => format!("snz:{id}:{minutes}"),
             Button::SnoozeUntilMorning(id) => format!("snz:{id}:am"),
+            Button::Setting(s) => s.data().to_owned(),
         }
     }
 
@@ -94,6 +145,9 @@ impl Button {
                 .then(|| v.parse::<u64>().ok())
                 .flatten()
         };
+        if let Some(s) = Setting::ALL.into_iter().find(|s| s.data() == data) {
+            return Some(Button::Setting(s));
+        }
         let button = match data.split_once(':') {
             None => match data {
                 "reguser" => Button::SuggestedUsername,
@@ -173,6 +227,7 @@ mod tests {
             (0i64..i64::MAX, 1u32..=u32::MAX)
                 .prop_map(|(id, minutes)| Button::Snooze { id, minutes }),
             (0i64..i64::MAX).prop_map(Button::SnoozeUntilMorning),
+            prop::sample::select(Setting::ALL.to_vec()).prop_map(Button::Setting),
         ]
     }
 

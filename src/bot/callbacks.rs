@@ -6,7 +6,9 @@ use teloxide::prelude::*;
 use super::buttons::Button;
 use super::reply::{Replier, replier};
 use super::state::{Limits, State};
-use super::{BotContext, HandlerResult, MyDialogue, guided, list, quiet, register, subscribe};
+use super::{
+    BotContext, HandlerResult, MyDialogue, guided, list, quiet, register, settings, subscribe,
+};
 
 pub async fn handle(
     bot: Bot,
@@ -44,6 +46,24 @@ pub async fn handle(
                 }
             }
         }),
+        Some(Button::Setting(setting)) => {
+            let message = q.message.as_ref().map(|m| m.id());
+            Some(match settings::press(&r, setting, message, &ctx).await {
+                Ok(text) => text,
+                Err(e) => {
+                    tracing::error!(
+                        chat_id = r.chat.0,
+                        error = format!("{e:#}"),
+                        "setting failed"
+                    );
+                    if crate::store::is_unavailable(&e) {
+                        r.t().could_not_save.to_owned()
+                    } else {
+                        r.t().internal_error.to_owned()
+                    }
+                }
+            })
+        }
         None => Some(r.t().expired_choice.to_owned()),
         Some(_) => None,
     };

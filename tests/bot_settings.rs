@@ -1,0 +1,139 @@
+//! Issue 10, `/settings`: one card with every preference and buttons that
+//! change them (stored, then the card is redrawn; the press is answered with
+//! a notice).
+
+mod support;
+
+use meteobot::domain::{ChatZone, Language, QuietMode, Units};
+use support::bot::{bot_rig, buttons, last_text};
+use teloxide_tests::{MockCallbackQuery, MockMessageText};
+
+/// MockBot's default chat.
+const CHAT: i64 = 12345678;
+
+fn text(t: &str) -> MockMessageText {
+    MockMessageText::new().text(t)
+}
+
+#[tokio::test]
+async fn the_card_shows_every_setting_and_its_buttons_change_them() {
+    let rig = bot_rig(vec![]).await;
+    let mut bot = rig.mock(text("/settings"));
+    bot.dispatch().await;
+    assert_eq!(
+        last_text(&bot),
+        "⚙️ Settings — tap a button to change one:\nLanguage: English\nUnits: °C\n\
+         Time zone: UTC (until a place or /timezone sets one)\nQuiet hours: off\n\
+         Daily digest: off"
+    );
+    assert_eq!(
+        buttons(&bot),
+        [
+            "set:lang:en",
+            "set:lang:it",
+            "set:units:c",
+            "set:units:f",
+            "set:quiet:night",
+            "set:quiet:hold",
+            "set:quiet:off",
+            "set:digest:0730",
+            "set:digest:off",
+            "set:tz",
+        ]
+    );
+
+    for data in [
+        "set:quiet:hold",
+        "set:digest:0730",
+        "set:units:f",
+        "set:lang:it",
+    ] {
+        bot.update(MockCallbackQuery::new().data(data));
+        bot.dispatch().await;
+    }
+    let settings = rig.store.chat_settings(CHAT).await.unwrap();
+    let quiet = settings.quiet.unwrap();
+    assert_eq!(
+        (quiet.start.to_string(), quiet.end.to_string(), quiet.mode),
+        ("22:00".into(), "07:00".into(), QuietMode::Hold)
+    );
+    assert_eq!(settings.digest_at.unwrap().to_string(), "07:30");
+    let chat = rig.store.chat(CHAT).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            Language::from_code(&chat.language),
+            Units::from_code(&chat.units)
+        ),
+        (Language::It, Units::Fahrenheit)
+    );
+    // The press is answered with a notice; the card is redrawn in Italian.
+    let responses = bot.get_responses();
+    let answered = &responses.answered_callback_queries;
+    assert_eq!(
+        answered.last().unwrap().text.as_deref(),
+        Some("✅ Salvato.")
+    );
+    let edited = responses.edited_messages_text.last().unwrap();
+    assert!(
+        edited.message.text().unwrap().contains("Lingua: Italiano"),
+        "{:?}",
+        edited.message.text()
+    );
+
+    bot.update(MockCallbackQuery::new().data("set:quiet:off"));
+    bot.dispatch().await;
+    bot.update(MockCallbackQuery::new().data("set:digest:off"));
+    bot.dispatch().await;
+    let settings = rig.store.chat_settings(CHAT).await.unwrap();
+    assert_eq!((settings.quiet, settings.digest_at), (None, None));
+
+    // The time zone cannot be a button: its button says how.
+    bot.update(MockCallbackQuery::new().data("set:tz"));
+    bot.dispatch().await;
+    let answered = bot.get_responses().answered_callback_queries;
+    assert!(
+        answered
+            .last()
+            .unwrap()
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("/timezone"),
+        "{answered:?}"
+    );
+    assert_eq!(rig.store.chat_settings(CHAT).await.unwrap().zone, None);
+    // …and /timezone shows on the card.
+    bot.update(text("/timezone Europe/Rome"));
+    bot.dispatch().await;
+    bot.update(text("/settings"));
+    bot.dispatch().await;
+    assert!(
+        last_text(&bot).contains("Fuso orario: Europe/Rome"),
+        "{}",
+        last_text(&bot)
+    );
+    assert_eq!(
+        rig.store.chat_settings(CHAT).await.unwrap().zone,
+        ChatZone::parse("Europe/Rome").ok()
+    );
+}
+
+#[tokio::test]
+async fn a_forged_settings_button_changes_nothing() {
+    let rig = bot_rig(vec![]).await;
+    let mut bot = rig.mock(MockCallbackQuery::new().data("set:quiet:always"));
+    bot.dispatch().await;
+    let answered = bot.get_responses().answered_callback_queries;
+    assert!(
+        answered
+            .last()
+            .unwrap()
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("expired"),
+        "{answered:?}"
+    );
+    let settings = rig.store.chat_settings(CHAT).await.unwrap();
+    assert_eq!(settings, Default::default());
+}
