@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod alerts;
 pub mod bot;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -1,15 +1,27 @@
 //! The `meteobot` binary: parse configuration, start the app, stop on a signal.
+//! `meteobot chat` runs the same app with the bot in this terminal.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use meteobot::config::{Args, Config};
+use clap::FromArgMatches;
+use meteobot::chat;
+use meteobot::config::{Args, Command, Config};
 use meteobot::startup::App;
 use meteobot::telemetry;
 
 fn main() -> ExitCode {
-    // clap itself exits with code 2 on an unknown flag and prints --help.
-    let config = match Config::from_args(Args::parse()) {
+    // clap itself exits with code 2 on an unknown flag or a bad --chat-id,
+    // and prints --help.
+    let matches = chat::command_line().get_matches();
+    let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let chat_id = match args.command.take() {
+        Some(Command::Chat { chat_id }) => {
+            chat::prepare(&mut args, &matches);
+            Some(chat_id)
+        }
+        None => None,
+    };
+    let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("meteobot: configuration error: {e}");
@@ -24,7 +36,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(async { App::build(config).await?.run_until_stopped().await }) {
+    let run = async {
+        match chat_id {
+            Some(chat_id) => chat::run(config, chat_id).await,
+            None => App::build(config).await?.run_until_stopped().await,
+        }
+    };
+    match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "meteobot failed");

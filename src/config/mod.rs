@@ -133,6 +133,26 @@ pub struct Args {
     /// tracing filter (`info`, `meteobot=debug`).
     #[arg(long, env, default_value = "info")]
     pub rust_log: String,
+    // Not a setting: what to run. None: the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `meteobot <command>`; without one, meteobot runs the server.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Try the bot in this terminal, without Telegram: the same bot, database
+    /// and alerts, with a Bot API served in-process (no TELOXIDE_TOKEN).
+    ///
+    /// Unless set, ADMIN_ADDR is 127.0.0.1:0, RUST_LOG warn and DATABASE_URL
+    /// sqlite:meteobot-chat.db here. A number typed presses that button of
+    /// the last message with buttons (\5 sends "5" as text); Ctrl-D quits.
+    Chat {
+        /// The private chat you are: a positive Telegram chat id.
+        #[arg(long, default_value = "1", allow_negative_numbers = true,
+              value_parser = crate::chat::parse_chat_id)]
+        chat_id: crate::domain::ChatId,
+    },
 }
 
 impl Args {
@@ -185,6 +205,7 @@ impl fmt::Debug for Args {
             outbox_retention,
             metrics_job,
             rust_log,
+            command,
         } = self;
         let hidden = |secret: &Option<String>| secret.as_ref().map(|_| "***");
         f.debug_struct("Args")
@@ -218,6 +239,7 @@ impl fmt::Debug for Args {
             .field("outbox_retention", outbox_retention)
             .field("metrics_job", metrics_job)
             .field("rust_log", rust_log)
+            .field("command", command)
             .finish()
     }
 }
