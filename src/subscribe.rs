@@ -189,9 +189,14 @@ impl Subscriber {
             snow: watch.snow,
             ahead: watch.ahead,
         };
+        // The chat's first place gives it its time zone (issue 10).
+        let zone = place
+            .timezone
+            .as_deref()
+            .and_then(|z| crate::domain::ChatZone::parse(z).ok());
         match self
             .store
-            .subscribe(new, MAX_SUBSCRIPTIONS_PER_CHAT)
+            .subscribe_in_zone(new, MAX_SUBSCRIPTIONS_PER_CHAT, zone)
             .await?
         {
             Insert::Created(sub) => {
@@ -242,6 +247,7 @@ mod tests {
                 longitude: 2.0,
             },
             population,
+            timezone: None,
         }
     }
 

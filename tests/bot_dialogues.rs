@@ -475,6 +475,7 @@ async fn list_and_unsubscribe_only_your_own() {
             longitude: 12.51,
         },
         population: None,
+        timezone: None,
     };
     let watch = meteobot::subscribe::Watch::new(None, Some(30.0), false, false).unwrap();
     let foreign = rig

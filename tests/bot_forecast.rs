@@ -238,6 +238,7 @@ async fn ahead_changes_only_the_chats_own_subscriptions() {
         region: None,
         coordinates: ROME,
         population: None,
+        timezone: None,
     };
     let watch = meteobot::subscribe::Watch::new(None, Some(30.0), false, false).unwrap();
     let foreign = rig

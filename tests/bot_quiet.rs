@@ -81,6 +81,7 @@ async fn foreign_subscription(rig: &BotRig) -> i64 {
             longitude: 12.51,
         },
         population: None,
+        timezone: None,
     };
     let watch = meteobot::subscribe::Watch::new(None, Some(30.0), false, false).unwrap();
     rig.ctx

@@ -137,3 +137,48 @@ async fn a_forged_settings_button_changes_nothing() {
     let settings = rig.store.chat_settings(CHAT).await.unwrap();
     assert_eq!(settings, Default::default());
 }
+
+/// Open-Meteo's geocoding names each place's zone: the chat's first
+/// subscription gives the chat its zone at once (not at the next poll), and
+/// one chosen with /timezone is kept.
+#[tokio::test]
+async fn the_first_place_gives_the_chat_its_zone_when_subscribing() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+    let rig = bot_rig(vec![]).await;
+    for (name, zone, lat) in [
+        ("Rome", "Europe/Rome", 41.89),
+        ("Tokyo", "Asia/Tokyo", 35.68),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .and(query_param("name", name))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "results": [{ "name": name, "country_code": "XX", "latitude": lat,
+                              "longitude": 12.5, "population": 1000, "timezone": zone }]
+            })))
+            .mount(&rig.weather)
+            .await;
+    }
+    let mut bot = rig.mock(text("/subscribe Rome 5 30 no no"));
+    bot.dispatch().await;
+    assert!(
+        last_text(&bot).starts_with("✅ Subscribed"),
+        "{}",
+        last_text(&bot)
+    );
+    bot.update(text("/timezone"));
+    bot.dispatch().await;
+    assert!(
+        last_text(&bot).starts_with("🕰 This chat's time zone is Europe/Rome"),
+        "{}",
+        last_text(&bot)
+    );
+    // A second place does not move it.
+    bot.update(text("/subscribe Tokyo 5 30 no no"));
+    bot.dispatch().await;
+    assert_eq!(
+        rig.store.chat_settings(CHAT).await.unwrap().zone,
+        ChatZone::parse("Europe/Rome").ok()
+    );
+}

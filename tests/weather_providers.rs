@@ -56,8 +56,10 @@ async fn open_meteo_geocoding_maps_results_in_order() {
             region: Some("Lombardy".into()),
             coordinates: point(45.46427, 9.18951),
             population: Some(1_371_498),
+            timezone: Some("Europe/Rome".into()),
         }
     );
+    assert_eq!(places[1].timezone, None);
     assert_eq!(places[1].country, "US");
     assert_eq!(places[1].population, None);
     assert_eq!(places[2].country, "");
@@ -257,6 +259,7 @@ async fn owm_geocoding_maps_matches() {
             region: Some("Ile-de-France".into()),
             coordinates: point(48.8588897, 2.3200410),
             population: None,
+            timezone: None,
         }
     );
     assert_eq!(places[1].region.as_deref(), Some("Texas"));

@@ -21,7 +21,7 @@ pub async fn show(r: &Replier, city: &str, ctx: &BotContext) -> HandlerResult {
     let Some(place) = lookup(r, city, t.usage, ctx).await? else {
         return Ok(());
     };
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let Some(fresh) = series_for(r, &place, now, ctx).await? else {
         return Ok(());
     };

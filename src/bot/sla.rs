@@ -163,7 +163,7 @@ async fn violations(
 ) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
-    let (sla, c) = ctx.sla.past_violations(&key, chrono::Utc::now()).await?;
+    let (sla, c) = ctx.sla.past_violations(&key, ctx.clock.now()).await?;
     Ok(fill(
         t.violations,
         &[
@@ -189,7 +189,7 @@ async fn forecast(
     let horizon = Horizon::parse(minutes)?;
     let (sla, range, p) = ctx
         .sla
-        .forecast(&key, horizon, None, chrono::Utc::now())
+        .forecast(&key, horizon, None, ctx.clock.now())
         .await?;
     let percent = format!("{:.0}%", p.probability * 100.0);
     Ok(fill(

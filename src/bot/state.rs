@@ -61,6 +61,9 @@ pub struct PlaceChoice {
     pub region: Option<String>,
     pub latitude: f64,
     pub longitude: f64,
+    /// The place's IANA zone; absent in dialogues stored before it existed.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// What to watch, as kept in a dialogue (checked again by `Watch::new`).
@@ -98,6 +101,7 @@ impl From<&Place> for PlaceChoice {
             region: p.region.clone(),
             latitude: p.coordinates.latitude,
             longitude: p.coordinates.longitude,
+            timezone: p.timezone.clone(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl From<&PlaceChoice> for Place {
                 longitude: p.longitude,
             },
             population: None,
+            timezone: p.timezone.clone(),
         }
     }
 }
@@ -165,6 +170,7 @@ mod tests {
             region: None,
             latitude: 41.89,
             longitude: 12.51,
+            timezone: Some("Europe/Rome".into()),
         };
         let state = State::SubscribeAhead { place, limits };
         let json = serde_json::to_string(&state).unwrap();

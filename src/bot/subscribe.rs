@@ -252,6 +252,9 @@ pub async fn on_location(
         region: None,
         latitude: loc.latitude,
         longitude: loc.longitude,
+        // A shared location names no zone; the forecast's will do (the
+        // poller adopts it for a chat that has none).
+        timezone: None,
     };
     guided::ask_min(&r, place, &dialogue).await
 }

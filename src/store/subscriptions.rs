@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::{Store, now_unix};
-use crate::domain::{ChatId, LeadTime, TemperatureBand};
+use crate::domain::{ChatId, ChatZone, LeadTime, TemperatureBand};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Subscription {
@@ -76,6 +76,18 @@ impl Store {
     /// rather than through `INSERT … RETURNING`, whose row can reach the
     /// caller before the statement (and the commit) finished.
     pub async fn subscribe(&self, new: NewSubscription<'_>, limit: u32) -> anyhow::Result<Insert> {
+        self.subscribe_in_zone(new, limit, None).await
+    }
+
+    /// [`Store::subscribe`], and when the subscription is created and its
+    /// chat has no time zone yet, the place's `zone` becomes the chat's —
+    /// in the same transaction, so the answer sees both.
+    pub async fn subscribe_in_zone(
+        &self,
+        new: NewSubscription<'_>,
+        limit: u32,
+        zone: Option<ChatZone>,
+    ) -> anyhow::Result<Insert> {
         let mut tx = self.write_tx().await.context("subscribing: begin")?;
         if let Some(existing) = same_subscription(&mut tx, &new).await? {
             tx.commit().await.context("subscribing: commit")?;
@@ -123,6 +135,19 @@ impl Store {
             .fetch_one(&mut *tx)
             .await
             .context("reading the new subscription")?;
+        if let Some(zone) = zone {
+            sqlx::query(
+                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3
+                 WHERE chats.timezone IS NULL",
+            )
+            .bind(new.chat_id.get())
+            .bind(zone.name())
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await
+            .context("adopting the place's time zone")?;
+        }
         tx.commit().await.context("subscribing: commit")?;
         Ok(Insert::Created(sub))
     }

@@ -43,6 +43,9 @@ pub struct Place {
     pub coordinates: Coordinates,
     /// Open-Meteo gives it; OpenWeatherMap does not.
     pub population: Option<u64>,
+    /// The place's IANA time zone (Open-Meteo's geocoding gives it;
+    /// OpenWeatherMap's does not): a chat's first place sets the chat's.
+    pub timezone: Option<String>,
 }
 
 /// Why a provider call failed. Messages never carry the request URL (it may

@@ -188,6 +188,7 @@ struct SearchResult {
     country_code: Option<String>,
     admin1: Option<String>,
     population: Option<u64>,
+    timezone: Option<String>,
 }
 
 impl From<SearchResult> for Place {
@@ -201,6 +202,7 @@ impl From<SearchResult> for Place {
                 longitude: found.longitude,
             },
             population: found.population,
+            timezone: found.timezone.filter(|zone| !zone.trim().is_empty()),
         }
     }
 }

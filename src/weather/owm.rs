@@ -285,6 +285,7 @@ impl From<GeoMatch> for Place {
                 longitude: found.lon,
             },
             population: None,
+            timezone: None,
         }
     }
 }
