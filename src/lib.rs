@@ -9,6 +9,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod forecasts;
 pub mod health;

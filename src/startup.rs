@@ -18,6 +18,7 @@ use crate::admin::{self, AppState};
 use crate::alerts::{Poller, PollerSettings};
 use crate::bot::{self, BotContext};
 use crate::config::{Config, ProviderKind};
+use crate::digest::{DigestSettings, DigestWorker};
 use crate::forecasts::{ForecastSettings, Forecasts};
 use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
@@ -34,6 +35,9 @@ use crate::weather::{self, Instrumented, OpenMeteo, OpenWeatherMap, WeatherProvi
 /// Slack on top of two poll intervals before the poller counts as stalled
 /// (a cycle that refreshes many cells takes a while).
 const POLLER_SLACK: Duration = Duration::from_secs(60);
+/// Slack on top of two digest steps: a step may refresh a few places' series
+/// from upstream, each within `WEATHER_TIMEOUT`.
+const DIGEST_SLACK: Duration = Duration::from_secs(300);
 /// Slack on top of two SLA evaluation intervals (reads may wait on
 /// Prometheus).
 const SLA_SLACK: Duration = Duration::from_secs(30);
@@ -293,6 +297,28 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                 .run(poll_interval, listener)
             },
         ));
+    }
+    {
+        // The daily digests: due ones written to the outbox each minute.
+        let (store, forecasts, metrics, wake) = (
+            store.clone(),
+            forecasts.clone(),
+            metrics.clone(),
+            Arc::clone(&wake),
+        );
+        let every = DigestSettings::default().every;
+        tasks.spawn(
+            supervisor.run("digest", Some(every * 2 + DIGEST_SLACK), move |listener| {
+                DigestWorker::new(
+                    store.clone(),
+                    forecasts.clone(),
+                    metrics.clone(),
+                    Arc::clone(&wake),
+                )
+                .with_clock(crate::clock::system())
+                .run(listener)
+            }),
+        );
     }
     {
         let bot = bot.clone();

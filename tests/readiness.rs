@@ -159,7 +159,7 @@ async fn an_unreachable_telegram_keeps_the_dispatcher_unready() {
         .collect();
     assert_eq!(
         names,
-        ["dispatcher", "notifier", "poller", "sla_evaluator"],
+        ["digest", "dispatcher", "notifier", "poller", "sla_evaluator"],
         "{body}"
     );
     assert_eq!(body["database"]["ok"], true);
@@ -258,7 +258,7 @@ async fn every_worker_ready_with_telegram_answering() {
     .await;
     let body = readyz_until(&app, 200).await;
     let workers = body["workers"].as_array().unwrap();
-    assert_eq!(workers.len(), 4, "{body}");
+    assert_eq!(workers.len(), 5, "{body}");
     assert!(workers.iter().all(|w| w["ok"] == true), "{body}");
 }
 

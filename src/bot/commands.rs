@@ -7,7 +7,7 @@ use teloxide::utils::command::BotCommands;
 use super::reply::Replier;
 use super::state::State;
 use super::{
-    BotContext, HandlerResult, MyDialogue, ahead, forecast, list, register, sla, subscribe,
+    BotContext, HandlerResult, MyDialogue, ahead, digest, forecast, list, register, sla, subscribe,
     weather_now,
 };
 use crate::text::{self, Language, Units, fill};
@@ -26,6 +26,7 @@ pub enum Command {
     Forecast(String),
     Language(String),
     Units(String),
+    Digest(String),
     Cancel,
     Sla(String),
 }
@@ -74,6 +75,7 @@ pub async fn handle(
         Command::Forecast(city) => forecast::show(&r, &city, &ctx).await?,
         Command::Language(code) => set_language(r, &code, &ctx).await?,
         Command::Units(code) => set_units(&r, &code, &ctx).await?,
+        Command::Digest(args) => digest::command(&r, &args, &ctx).await?,
         // An admin chat's /sla never gets here: `schema` routes it to `sla`.
         Command::Sla(_) => {
             r.say(r.t().not_allowed).await?;

@@ -7,6 +7,7 @@ mod args;
 mod buttons;
 mod callbacks;
 mod commands;
+mod digest;
 mod forecast;
 mod guided;
 mod list;

@@ -6,6 +6,7 @@ mod alerts;
 mod chat_settings;
 mod chats;
 mod dialogues;
+mod digest;
 mod forecasts;
 mod held;
 mod notifier_queries;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use alerts::{AlertWrite, EpisodeChange, EpisodeRow, Watched};
 pub use chat_settings::{ChatSettings, SnoozeTarget};
 pub use chats::Chat;
+pub use digest::{DigestChat, DigestPlace};
 pub use forecasts::{SeriesRow, Spent};
 pub use held::{HeldRow, NewHeld};
 pub use outbox::{NewMessage, OutboxMessage, OutboxRow};

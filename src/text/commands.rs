@@ -100,6 +100,13 @@ pub const COMMANDS: &[CommandInfo] = &[
         admin: false,
     },
     CommandInfo {
+        name: "digest",
+        args: "HH:MM|off",
+        en: "a daily forecast of your places",
+        it: "una previsione quotidiana dei tuoi posti",
+        admin: false,
+    },
+    CommandInfo {
         name: "cancel",
         args: "",
         en: "leave the current dialogue",

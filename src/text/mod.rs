@@ -4,6 +4,7 @@
 mod alerts;
 mod bot;
 mod commands;
+mod digest;
 mod forecast;
 mod quiet;
 mod sla;
@@ -15,6 +16,9 @@ pub use alerts::{
 };
 pub use bot::{BotTexts, bot_texts, fill};
 pub use commands::{COMMANDS, CommandInfo, help};
+pub use digest::{
+    DigestTexts, day_words, digest_bad_time, digest_set, digest_shown, digest_text, digest_texts,
+};
 pub use forecast::{
     ForecastTexts, block_line, data_age, duration_words, forecast_texts, weather_words,
     whole_temperature,
