@@ -16,25 +16,18 @@ mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use meteobot::alerts::{Poller, PollerSettings};
-use meteobot::forecasts::{ForecastSettings, Forecasts};
-use meteobot::metrics::Metrics;
-use meteobot::secret::Secret;
-use meteobot::weather::{OpenMeteo, http_client};
+use meteobot::alerts::Poller;
 use serde_json::json;
 use sqlx::Connection;
-use support::fake_telegram::{FakeTelegram, TOKEN};
-use support::fake_weather::{FakeForecast, SeriesScript};
-use support::{TestApp, spawn_app_with};
+use support::TestApp;
+use support::e2e::{BotApp, HOUR, bot_app, metric, own_poller, wait_for};
+use support::fake_telegram::FakeTelegram;
+use support::fake_weather::SeriesScript;
 use tempfile::TempDir;
-use tokio::sync::Notify;
 
-const WAIT: Duration = Duration::from_secs(20);
-const HOUR: Duration = Duration::from_secs(3600);
 const ROME: (&str, &str, f64, f64, u64) = ("Rome", "IT", 41.89193, 12.51133, 2_318_895);
 const HOT: &str = "🌡 Rome, IT: 35 °C — above your maximum of 30 °C.";
 
@@ -106,49 +99,15 @@ struct Rig {
 }
 
 async fn rig(tiny: TinyFs) -> Rig {
-    let telegram = FakeTelegram::start().await;
-    let api = telegram.url();
     let database = format!("sqlite:{}", tiny.path().join("app.db").display());
-    let app = spawn_app_with(move |c| {
-        c.database_url = database;
-        c.telegram_token = Some(Secret::new(TOKEN));
-        c.telegram_api_url = Some(api);
-        // The app polls once at start, then not for a day: ours are the polls.
-        c.poll_interval = 24 * HOUR;
-    })
-    .await;
-    let fake = FakeForecast::mount(&app.weather).await;
+    let BotApp {
+        telegram,
+        app,
+        fake,
+    } = bot_app(move |c| c.database_url = database).await;
     fake.set_series(SeriesScript::dry(35.0).with_zone("Europe/Rome", 3600));
     app.geocoding("Rome", &[ROME]).await;
-    let url = reqwest::Url::parse(&app.weather.uri()).unwrap();
-    let provider = Arc::new(OpenMeteo::new(
-        http_client(Duration::from_secs(5)),
-        url.clone(),
-        url,
-    ));
-    let metrics = Metrics::new();
-    let forecasts = Forecasts::new(
-        app.store.clone(),
-        provider,
-        metrics.clone(),
-        ForecastSettings {
-            grid: 0.05,
-            refresh: HOUR,
-            max_age: 3 * HOUR,
-            daily_budget: Some(1_000_000.0),
-        },
-    );
-    let poller = Poller::new(
-        app.store.clone(),
-        forecasts,
-        metrics,
-        PollerSettings {
-            remind_every: 6 * HOUR,
-            heads_up_probability: 50,
-            admin_chats: Vec::new(),
-        },
-        Arc::new(Notify::new()),
-    );
+    let poller = own_poller(&app, HOUR, 6 * HOUR);
     Rig {
         tiny,
         telegram,
@@ -190,15 +149,6 @@ impl Rig {
     async fn alert_rows(&self) -> Vec<meteobot::store::OutboxRow> {
         let rows = self.app.store.outbox_rows().await.unwrap();
         rows.into_iter().filter(|r| r.kind == "alert").collect()
-    }
-
-    /// Waits (bounded) until `cond` holds.
-    async fn wait_for(&self, what: &str, mut cond: impl AsyncFnMut() -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !cond().await {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     fn sends_to(&self, chat: i64) -> usize {
@@ -302,7 +252,7 @@ async fn a_full_disk_acknowledges_nothing_and_recovers_without_restart() {
     }
     let rows = rig.alert_rows().await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    rig.wait_for("the alert marked sent", async || {
+    wait_for("the alert marked sent", async || {
         rig.alert_rows().await[0].status == "sent"
     })
     .await;
@@ -324,14 +274,14 @@ async fn an_alert_whose_sent_mark_cannot_be_written_is_not_sent_again() {
         .set_latency(Duration::from_millis(1500), Duration::from_millis(1500));
     let report = rig.poller.poll_once(Utc::now()).await.unwrap();
     assert_eq!(report.messages, 1, "{report:?}");
-    rig.wait_for("the send to reach Telegram", async || {
+    wait_for("the send to reach Telegram", async || {
         rig.sends_to(chat) == 1
     })
     .await;
     let ballast = rig.fill_disk().await;
     // Accepted by Telegram, not recordable: the row stays pending while the
     // notifier retries the *write*, not the send.
-    rig.wait_for(
+    wait_for(
         "the notifier to keep the outcome it could not write",
         async || metric(&rig.app, "outbox_unrecorded").await == Some(1.0),
     )
@@ -339,26 +289,11 @@ async fn an_alert_whose_sent_mark_cannot_be_written_is_not_sent_again() {
     assert_eq!(rig.alert_rows().await[0].status, "pending");
 
     std::fs::remove_file(ballast).unwrap();
-    rig.wait_for("the alert marked sent", async || {
+    wait_for("the alert marked sent", async || {
         rig.alert_rows().await[0].status == "sent"
     })
     .await;
     // Marked sent, the row is never picked again: this count is final.
     assert_eq!(rig.sends_to(chat), 1);
     assert_eq!(rig.telegram.texts_to(chat), [HOT]);
-}
-
-/// A sample's value from the app's `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let body = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    body.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }

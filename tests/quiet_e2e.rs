@@ -14,26 +14,18 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use meteobot::alerts::{Poller, PollerSettings};
+use meteobot::alerts::Poller;
 use meteobot::domain::{ChatId, ChatZone, QuietHours};
-use meteobot::forecasts::{ForecastSettings, Forecasts};
-use meteobot::metrics::Metrics;
-use meteobot::secret::Secret;
 use meteobot::store::OutboxRow;
-use meteobot::weather::{OpenMeteo, http_client};
 use serde_json::Value;
-use support::fake_telegram::{FakeTelegram, Request, TOKEN};
+use support::TestApp;
+use support::e2e::{BotApp, HOUR, WAIT, bot_app, own_poller};
+use support::fake_telegram::{FakeTelegram, Request};
 use support::fake_weather::{FakeForecast, SeriesScript};
-use support::{TestApp, spawn_app_with};
-use tokio::sync::Notify;
 
-/// The longest any single expected event may take on a loaded machine.
-const WAIT: Duration = Duration::from_secs(20);
-const HOUR: Duration = Duration::from_secs(3600);
 const ROME: (&str, &str, f64, f64, u64) = ("Rome", "IT", 41.89193, 12.51133, 2_318_895);
 const HOT: &str = "🌡 Rome, IT: 35 °C — above your maximum of 30 °C.";
 
@@ -52,87 +44,23 @@ struct Rig {
     poller: Poller,
 }
 
-/// The app with the bot, its poller idle after the first cycle, the
-/// upstream at 35 °C; and a poller of our own reminding every `remind_every`.
+/// The app with the bot, the upstream at 35 °C, and a poller of our own
+/// reminding every `remind_every`.
 async fn rig(remind_every: Duration) -> Rig {
-    let telegram = FakeTelegram::start().await;
-    let api = telegram.url();
-    let app = spawn_app_with(move |c| {
-        c.telegram_token = Some(Secret::new(TOKEN));
-        c.telegram_api_url = Some(api);
-        // One cycle at start (nothing to judge yet), the next in a day.
-        c.poll_interval = 24 * HOUR;
-    })
-    .await;
-    let fake = FakeForecast::mount(&app.weather).await;
+    let BotApp {
+        telegram,
+        app,
+        fake,
+    } = bot_app(|_| {}).await;
     fake.set_series(SeriesScript::dry(35.0));
     app.geocoding("Rome", &[ROME]).await;
-    // The app's own cycle is over before any subscription exists, so ours
-    // are the only polls.
-    wait_for("the app's first poll cycle", async || {
-        metric(&app, "poll_cycle_duration_seconds_count").await >= Some(1.0)
-    })
-    .await;
-
-    let url = reqwest::Url::parse(&app.weather.uri()).unwrap();
-    let provider = Arc::new(OpenMeteo::new(
-        http_client(Duration::from_secs(5)),
-        url.clone(),
-        url,
-    ));
-    let metrics = Metrics::new();
-    let forecasts = Forecasts::new(
-        app.store.clone(),
-        provider,
-        metrics.clone(),
-        ForecastSettings {
-            grid: 0.05,
-            refresh: HOUR,
-            max_age: 3 * HOUR,
-            daily_budget: Some(1_000_000.0),
-        },
-    );
-    let poller = Poller::new(
-        app.store.clone(),
-        forecasts,
-        metrics,
-        PollerSettings {
-            remind_every,
-            heads_up_probability: 50,
-            admin_chats: Vec::new(),
-        },
-        Arc::new(Notify::new()),
-    );
+    let poller = own_poller(&app, HOUR, remind_every);
     Rig {
         telegram,
         app,
         _fake: fake,
         poller,
     }
-}
-
-/// Waits (bounded) until `cond` holds; `what` names it in the panic.
-async fn wait_for(what: &str, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A sample's value from the app's `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let body = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    body.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// Quiet hours from `from` to `to` (UTC instants, minute precision).
