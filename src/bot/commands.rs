@@ -7,8 +7,8 @@ use teloxide::utils::command::BotCommands;
 use super::reply::Replier;
 use super::state::State;
 use super::{
-    BotContext, HandlerResult, MyDialogue, ahead, digest, forecast, list, register, sla, subscribe,
-    weather_now,
+    BotContext, HandlerResult, MyDialogue, ahead, digest, forecast, list, quiet, register,
+    settings, sla, subscribe, weather_now,
 };
 use crate::text::{self, Language, Units, fill};
 
@@ -27,6 +27,10 @@ pub enum Command {
     Language(String),
     Units(String),
     Digest(String),
+    Timezone(String),
+    Quiet(String),
+    Snooze(String),
+    Settings,
     Cancel,
     Sla(String),
 }
@@ -76,6 +80,10 @@ pub async fn handle(
         Command::Language(code) => set_language(r, &code, &ctx).await?,
         Command::Units(code) => set_units(&r, &code, &ctx).await?,
         Command::Digest(args) => digest::command(&r, &args, &ctx).await?,
+        Command::Timezone(args) => quiet::timezone(&r, &args, &ctx).await?,
+        Command::Quiet(args) => quiet::quiet(&r, &args, &ctx).await?,
+        Command::Snooze(args) => quiet::snooze(&r, &args, &ctx).await?,
+        Command::Settings => settings::show(&r, &ctx).await?,
         // An admin chat's /sla never gets here: `schema` routes it to `sla`.
         Command::Sla(_) => {
             r.say(r.t().not_allowed).await?;

@@ -11,6 +11,8 @@ mod digest;
 mod forecast;
 mod guided;
 mod list;
+mod quiet;
+mod settings;
 mod membership;
 mod register;
 mod reply;

@@ -7,6 +7,7 @@ mod commands;
 mod digest;
 mod forecast;
 mod quiet;
+mod settings;
 mod sla;
 
 pub use alerts::{
@@ -24,6 +25,7 @@ pub use forecast::{
     whole_temperature,
 };
 pub use quiet::{Away, QuietTexts, away_line, quiet_texts};
+pub use settings::{SettingsTexts, settings_texts};
 pub use sla::{SlaTexts, sla_texts};
 
 // The chat preferences are domain values; they are re-exported here, where
