@@ -22,7 +22,7 @@ use crate::digest::{DigestSettings, DigestWorker};
 use crate::forecasts::{ForecastSettings, Forecasts};
 use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
-use crate::notifier::{Notifier, Policy, WorkerStatus};
+use crate::notifier::{Notifier, Policy, SendPace, WorkerStatus};
 use crate::server::{self, ServerLimits};
 use crate::shutdown::{self, ShutdownListener};
 use crate::sla::SlaService;
@@ -109,6 +109,9 @@ impl App {
             forecasts: forecasts.clone(),
             admin_chats: Arc::new(config.admin_chat_ids.clone()),
             sla: sla.clone(),
+            // One pace for replies and the notifier's sends.
+            pace: SendPace::telegram(),
+            clock: crate::clock::system(),
         };
         let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context);
         let state = AppState {
@@ -321,7 +324,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         );
     }
     {
-        let bot = bot.clone();
+        let (bot, pace) = (bot.clone(), bot_context.pace.clone());
         // One status across restarts: a rejected bot token stays reported.
         let status = WorkerStatus::new();
         let notifier = supervisor.run("notifier", Some(NOTIFIER_PERIOD), {
@@ -335,6 +338,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                 )
                 .with_policy(notifier_policy.clone())
                 .with_status(status.clone())
+                .with_pace(pace.clone())
                 .run(listener)
             }
         });

@@ -113,7 +113,16 @@ async fn activity(store: &Store, chat: i64) -> Vec<bool> {
 #[tokio::test]
 async fn start_register_subscribe_and_the_alert_arrives_in_that_chat() {
     let telegram = FakeTelegram::start().await;
-    let app = spawn_app_with(bot_config(&telegram)).await;
+    let bot = bot_config(&telegram);
+    let app = spawn_app_with(move |c| {
+        bot(c);
+        // The subscription is stored before its (paced) reply goes out, so
+        // the first fetch of Rome may come before the heat: refresh often,
+        // and the alert follows the next refresh.
+        c.weather_refresh = Duration::from_millis(200);
+        c.weather_daily_budget = Some(1_000_000.0);
+    })
+    .await;
     let forecast = FakeForecast::mount(&app.weather).await;
     forecast.temperature(20.0);
     app.geocoding("Rome", &[ROME]).await;

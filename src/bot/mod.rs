@@ -37,6 +37,7 @@ use teloxide::{ApiError, RequestError};
 pub use args::{SubscribeArgs, parse_subscribe, tokens};
 pub use buttons::alert_keyboard;
 pub use commands::Command;
+pub use reply::Replier;
 pub use state::{Limits, PlaceChoice, State};
 pub use storage::SqlDialogues;
 
@@ -65,6 +66,12 @@ pub struct BotContext {
     pub forecasts: crate::forecasts::Forecasts,
     pub admin_chats: Arc<Vec<i64>>,
     pub sla: crate::sla::SlaService,
+    /// Paces every reply, shared with the notifier ([`crate::notifier::SendPace::telegram`]
+    /// in the application; tests not about pacing may use
+    /// [`crate::notifier::SendPace::unpaced`]).
+    pub pace: crate::notifier::SendPace,
+    /// The time handlers show and schedule from (snoozes, local times).
+    pub clock: crate::clock::SharedClock,
 }
 
 impl BotContext {

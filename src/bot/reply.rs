@@ -1,10 +1,16 @@
 //! Small helpers shared by the handlers: the chat's language and units, replies with
 //! optional inline keyboards, and logging a failure once with a polite answer.
+//!
+//! Every reply is paced with the notifier's sends (`BotContext::pace`): it
+//! starts only at its turn (a global slot, and 1 s after the last message to
+//! a private chat, 3 s to a group), and a 429 holds every sender, after which
+//! the reply is sent once more.
 
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, User};
 
 use super::BotContext;
+use crate::notifier::SendPace;
 use crate::text::{BotTexts, Language, Units, bot_texts};
 
 /// Where and how to answer.
@@ -14,6 +20,7 @@ pub struct Replier {
     pub chat: ChatId,
     pub lang: Language,
     pub units: Units,
+    pub pace: SendPace,
 }
 
 impl Replier {
@@ -22,7 +29,12 @@ impl Replier {
     }
 
     pub async fn say(&self, text: impl Into<String>) -> ResponseResult<Message> {
-        self.bot.send_message(self.chat, text.into()).await
+        let text = text.into();
+        self.pace
+            .send(self.chat.0, || {
+                self.bot.send_message(self.chat, text.clone()).into_future()
+            })
+            .await
     }
 
     pub async fn ask(
@@ -30,9 +42,14 @@ impl Replier {
         text: impl Into<String>,
         buttons: Vec<Vec<(String, String)>>,
     ) -> ResponseResult<Message> {
-        self.bot
-            .send_message(self.chat, text.into())
-            .reply_markup(keyboard(buttons))
+        let (text, markup) = (text.into(), keyboard(buttons));
+        self.pace
+            .send(self.chat.0, || {
+                self.bot
+                    .send_message(self.chat, text.clone())
+                    .reply_markup(markup.clone())
+                    .into_future()
+            })
             .await
     }
 
@@ -112,5 +129,6 @@ pub async fn replier(ctx: &BotContext, bot: &Bot, chat: ChatId, user: Option<&Us
         chat,
         lang,
         units,
+        pace: ctx.pace.clone(),
     }
 }

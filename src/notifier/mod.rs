@@ -1,5 +1,6 @@
 //! Delivers outbox messages to Telegram: claims due rows, sends them paced
-//! (≤ 30/s overall, ≤ 1/s per chat, a 429 holds everything back), records
+//! (≤ 30/s overall, ≤ 1/s per chat, ≤ 20/min per group, a 429 holds
+//! everything back; one [`SendPace`] shared with the bot's replies), records
 //! each outcome, retries what may work later. The poller decides, this only
 //! delivers; the outbox table is the hand-off (DESIGN.md).
 //!
@@ -22,13 +23,14 @@ mod outcome;
 mod pacing;
 mod status;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use teloxide::Bot;
 use teloxide::prelude::Requester;
-use teloxide::types::ChatId;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::types::{ChatId, InlineKeyboardMarkup};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -36,6 +38,7 @@ use tokio::time::Instant;
 pub use limits::{DEFAULT_MAX_AGE, DEFAULT_MAX_ATTEMPTS, DEFAULT_OUTBOX_RETENTION, Limits, Policy};
 use outcome::{Outcome, Verdict};
 use pacing::Pacer;
+pub use pacing::SendPace;
 pub use status::WorkerStatus;
 
 use crate::metrics::Metrics;
@@ -107,14 +110,13 @@ struct Deps {
     limits: Limits,
     policy: Policy,
     status: WorkerStatus,
-    // A std Mutex: held for a few instructions, never across an await.
-    pacer: Arc<Mutex<Pacer>>,
+    /// Shared with the bot's replies ([`Notifier::with_pace`]).
+    pace: SendPace,
 }
 
 impl Deps {
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
-        // The pacer stays consistent even if a holder panicked.
-        self.pacer.lock().unwrap_or_else(PoisonError::into_inner)
+        self.pace.lock()
     }
 }
 
@@ -128,7 +130,7 @@ impl Notifier {
                 limits: Limits::default(),
                 policy: Policy::default(),
                 status: WorkerStatus::new(),
-                pacer: Arc::new(Mutex::new(pacer_for(&Limits::default()))),
+                pace: pace_for(&Limits::default()),
             },
             wake,
             unrecorded: Vec::new(),
@@ -158,9 +160,18 @@ impl Notifier {
     }
 
     /// Replaces the default limits (tests use short times).
+    /// A pace of its own follows the limits' spacings (a group's is three
+    /// times `chat_spacing`); [`Self::with_pace`] after this shares one.
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.deps.pacer = Arc::new(Mutex::new(pacer_for(&limits)));
+        self.deps.pace = pace_for(&limits);
         self.deps.limits = limits;
+        self
+    }
+
+    /// Paces its sends with `pace`, shared with the bot's replies: together
+    /// they keep to Telegram's limits, and a 429 on either holds both.
+    pub fn with_pace(mut self, pace: SendPace) -> Self {
+        self.deps.pace = pace;
         self
     }
 
@@ -358,8 +369,12 @@ impl Notifier {
                 _ = stopped(&mut shutdown) => break,
                 permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closed"),
             };
-            let Some(slot) = self.reserve_slot() else {
-                break;
+            let slot = match self.reserve_slot(row.chat_id) {
+                Slot::At(slot) => slot,
+                Slot::Held => break,
+                // A reply took the chat since the rows were chosen: the row
+                // stays pending for a later step.
+                Slot::ChatBusy => continue,
             };
             tokio::select! {
                 biased;
@@ -371,7 +386,6 @@ impl Notifier {
             {
                 break;
             }
-            self.deps.pacer().started(row.chat_id, slot);
             tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
         }
 
@@ -400,13 +414,17 @@ impl Notifier {
         }
     }
 
-    /// The next global slot, or `None` during a flood wait.
-    fn reserve_slot(&self) -> Option<Instant> {
+    /// The next global slot, the chat taken from it on; not during a flood
+    /// wait or while the chat cools down.
+    fn reserve_slot(&self, chat: i64) -> Slot {
         let now = Instant::now();
         let mut pacer = self.deps.pacer();
-        match pacer.held_until(now) {
-            Some(_) => None,
-            None => Some(pacer.reserve(now)),
+        if pacer.held_until(now).is_some() {
+            return Slot::Held;
+        }
+        match pacer.claim(chat, now) {
+            Ok(slot) => Slot::At(slot),
+            Err(_) => Slot::ChatBusy,
         }
     }
 }
@@ -419,11 +437,22 @@ async fn deliver(
     permit: OwnedSemaphorePermit,
     clock: Clock,
 ) -> (Outcome, anyhow::Result<()>) {
-    let result = deps
+    let mut request = deps
         .bot
         .send_message(ChatId(row.chat_id), row.text.clone())
-        .await;
+        .disable_notification(row.silent);
+    // Written by the poller from a typed keyboard; one that does not read
+    // back (never expected) costs the buttons, not the message.
+    if let Some(markup) = row.reply_markup.as_deref() {
+        match serde_json::from_str::<InlineKeyboardMarkup>(markup) {
+            Ok(markup) => request = request.reply_markup(markup),
+            Err(e) => tracing::warn!(row_id = row.id, error = %e, "unreadable buttons dropped"),
+        }
+    }
+    let result = request.await;
     drop(permit);
+    // The chat cools down from Telegram's answer (see `Pacer::answered`).
+    deps.pacer().answered(row.chat_id, Instant::now());
     let outcome = Outcome::new(&row, result, &deps.limits, &deps.policy, clock.now_ms());
     match &outcome.verdict {
         Verdict::FloodWait { wait, .. } => deps.pacer().hold(Instant::now() + *wait),
@@ -443,8 +472,14 @@ async fn deliver(
     (outcome, written)
 }
 
-fn pacer_for(limits: &Limits) -> Pacer {
-    Pacer::new(limits.spacing, limits.chat_spacing)
+enum Slot {
+    At(Instant),
+    Held,
+    ChatBusy,
+}
+
+fn pace_for(limits: &Limits) -> SendPace {
+    SendPace::scaled(limits.spacing, limits.chat_spacing)
 }
 
 /// Resolves on shutdown; never without a listener (a bare `step` in tests).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use meteobot::accounts::{Accounts, jwt_secret};
 use meteobot::bot::{BotContext, BotError, schema};
 use meteobot::metrics::Metrics;
+use meteobot::notifier::SendPace;
 use meteobot::store::Store;
 use meteobot::subscribe::Subscriber;
 use meteobot::weather::{OpenMeteo, WeatherProvider};
@@ -57,6 +58,10 @@ pub async fn bot_rig(admins: Vec<i64>) -> BotRig {
         subscriber: Subscriber::new(store.clone(), Arc::clone(&provider)),
         provider,
         admin_chats: Arc::new(admins),
+        // MockBot answers at once; Telegram's limits would only slow the
+        // flows down (tests/bot_pacing.rs is about them).
+        pace: SendPace::unpaced(),
+        clock: meteobot::clock::system(),
     };
     BotRig {
         ctx,
