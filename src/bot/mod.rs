@@ -11,11 +11,11 @@ mod digest;
 mod forecast;
 mod guided;
 mod list;
-mod quiet;
-mod settings;
 mod membership;
+mod quiet;
 mod register;
 mod reply;
+mod settings;
 mod sla;
 mod state;
 mod storage;
@@ -250,6 +250,7 @@ pub async fn run(
     if let Err(e) = set_commands(&bot).await {
         log_request_error("could not set the command menu", &e, Duration::ZERO);
     }
+    let bot = long_poll_bot(&bot);
     let storage = ctx.dialogues();
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![ctx, storage])
@@ -270,7 +271,7 @@ pub async fn run(
         }
     });
     let listener = Polling::builder(bot)
-        .timeout(Duration::from_secs(25))
+        .timeout(LONG_POLL)
         .backoff_strategy(|attempt| Duration::from_secs(1 << attempt.min(6)))
         .build();
     if let Err(e) = dispatcher
@@ -282,6 +283,30 @@ pub async fn run(
     // The dispatcher is done either way: nothing left to forward shutdown to.
     forward.abort();
     tracing::info!("bot stopped");
+}
+
+/// How long one getUpdates may wait for an update at Telegram.
+pub const LONG_POLL: Duration = Duration::from_secs(25);
+/// The dispatcher's HTTP timeout: teloxide's default client gives up after
+/// 17 s, which would cut every idle long poll short into an error and a
+/// growing backoff (up to a minute before a user's message is read).
+const LONG_POLL_CLIENT_TIMEOUT: Duration = Duration::from_secs(35);
+const _: () = assert!(LONG_POLL.as_secs() + 5 <= LONG_POLL_CLIENT_TIMEOUT.as_secs());
+
+/// `bot` with a client that outlasts a long poll (same token and API URL).
+fn long_poll_bot(bot: &Bot) -> Bot {
+    match teloxide::net::default_reqwest_settings()
+        .timeout(LONG_POLL_CLIENT_TIMEOUT)
+        .build()
+    {
+        Ok(client) => Bot::with_client(bot.token(), client).set_api_url(bot.api_url()),
+        Err(e) => {
+            // Only a broken TLS setup gets here: poll with the default
+            // client rather than not at all.
+            tracing::error!(error = %e, "cannot build the long-poll HTTP client");
+            bot.clone()
+        }
+    }
 }
 
 fn log_request_error(what: &str, err: &RequestError, retry_in: Duration) {
