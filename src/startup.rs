@@ -17,6 +17,7 @@ use crate::accounts::{self, Accounts};
 use crate::admin::{self, AppState};
 use crate::alerts::{Poller, PollerSettings};
 use crate::bot::{self, BotContext};
+use crate::clock::SharedClock;
 use crate::config::{Config, ProviderKind};
 use crate::digest::{DigestSettings, DigestWorker};
 use crate::forecasts::{ForecastSettings, Forecasts};
@@ -57,6 +58,8 @@ pub struct App {
     sla: SlaService,
     sla_retention: Duration,
     sla_eval_interval: Duration,
+    /// Every schedule's wall clock (polls, digests, the outbox, SLAs, chat).
+    clock: SharedClock,
 }
 
 /// The background half: it runs only with a bot token (nobody to tell
@@ -74,10 +77,16 @@ struct Workers {
     notifier_policy: Policy,
     bot: Bot,
     bot_context: BotContext,
+    clock: SharedClock,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, crate::clock::system()).await
+    }
+
+    /// [`Self::build`] with an injected wall clock (tests).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url).await?;
         let metrics = Metrics::new();
         let provider = build_provider(&config, &metrics)?;
@@ -111,7 +120,7 @@ impl App {
             sla: sla.clone(),
             // One pace for replies and the notifier's sends.
             pace: SendPace::telegram(),
-            clock: crate::clock::system(),
+            clock: Arc::clone(&clock),
         };
         let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context);
         let state = AppState {
@@ -140,6 +149,7 @@ impl App {
             sla,
             sla_retention: config.sla_retention,
             sla_eval_interval: config.sla_eval_interval,
+            clock,
         })
     }
 
@@ -189,17 +199,19 @@ impl App {
         tasks.spawn(self.system_metrics.run(listener.clone()));
         // Always too: SLAs watch the service whether or not a bot runs.
         {
-            let (sla, metrics, retention, interval) = (
+            let (sla, metrics, retention, interval, clock) = (
                 self.sla.clone(),
                 self.metrics.clone(),
                 self.sla_retention,
                 self.sla_eval_interval,
+                Arc::clone(&self.clock),
             );
             tasks.spawn(supervisor.run(
                 "sla_evaluator",
                 Some(interval * 2 + SLA_SLACK),
                 move |listener| {
                     sla.evaluator(metrics.clone(), retention)
+                        .with_clock(Arc::clone(&clock))
                         .run(interval, listener)
                 },
             ));
@@ -278,13 +290,15 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         notifier_policy,
         bot,
         bot_context,
+        clock,
     } = w;
     {
-        let (store, forecasts, metrics, wake) = (
+        let (store, forecasts, metrics, wake, clock) = (
             store.clone(),
             forecasts.clone(),
             metrics.clone(),
             Arc::clone(&wake),
+            Arc::clone(&clock),
         );
         tasks.spawn(supervisor.run(
             "poller",
@@ -297,17 +311,19 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                     poller_settings.clone(),
                     Arc::clone(&wake),
                 )
+                .with_clock(Arc::clone(&clock))
                 .run(poll_interval, listener)
             },
         ));
     }
     {
         // The daily digests: due ones written to the outbox each minute.
-        let (store, forecasts, metrics, wake) = (
+        let (store, forecasts, metrics, wake, clock) = (
             store.clone(),
             forecasts.clone(),
             metrics.clone(),
             Arc::clone(&wake),
+            Arc::clone(&clock),
         );
         let every = DigestSettings::default().every;
         tasks.spawn(
@@ -318,7 +334,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                     metrics.clone(),
                     Arc::clone(&wake),
                 )
-                .with_clock(crate::clock::system())
+                .with_clock(Arc::clone(&clock))
                 .run(listener)
             }),
         );
@@ -339,6 +355,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                 .with_policy(notifier_policy.clone())
                 .with_status(status.clone())
                 .with_pace(pace.clone())
+                .with_clock(Arc::clone(&clock))
                 .run(listener)
             }
         });
@@ -437,6 +454,7 @@ fn build_workers(
         wake: Arc::new(Notify::new()),
         notifier_policy: Policy::from_config(config),
         bot,
+        clock: Arc::clone(&bot_context.clock),
         bot_context,
     })
 }

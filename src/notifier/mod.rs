@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use teloxide::Bot;
-use teloxide::prelude::Requester;
 use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardMarkup};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -41,10 +41,11 @@ use pacing::Pacer;
 pub use pacing::SendPace;
 pub use status::WorkerStatus;
 
+use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::secret::redact_url;
 use crate::shutdown::ShutdownListener;
-use crate::store::{OutboxMessage, Store, now_ms};
+use crate::store::{OutboxMessage, Store};
 
 /// What one [`Notifier::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub struct Notifier {
     shutdown: Option<ShutdownListener>,
     /// When the next prune is due (unix ms); `None`: at the next step.
     next_prune_ms: Option<i64>,
+    /// The wall clock of `step` and `run` (due times, ages, pruning).
+    clock: SharedClock,
 }
 
 /// What a send task needs; cheap clones of shared handles.
@@ -136,7 +139,14 @@ impl Notifier {
             unrecorded: Vec::new(),
             shutdown: None,
             next_prune_ms: None,
+            clock: crate::clock::system(),
         }
+    }
+
+    /// Steps at `clock`'s time instead of the system's.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Replaces the default give-up and pruning policy
@@ -181,7 +191,7 @@ impl Notifier {
     /// not accept, and accepted sends whose write failed are kept and written
     /// at the next step before anything else is sent.
     pub async fn step(&mut self) -> anyhow::Result<StepOutcome> {
-        self.step_at(now_ms()).await
+        self.step_at(self.clock.now().timestamp_millis()).await
     }
 
     /// [`Self::step`] at wall-clock time `now_ms` (unix ms): which rows are
@@ -286,7 +296,8 @@ impl Notifier {
     fn idle_pause(&self, next_due_ms: Option<i64>) -> Duration {
         let cap = self.deps.limits.idle_poll;
         next_due_ms.map_or(cap, |due| {
-            let ms = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
+            let now_ms = self.clock.now().timestamp_millis();
+            let ms = u64::try_from(due.saturating_sub(now_ms)).unwrap_or(0);
             Duration::from_millis(ms).min(cap)
         })
     }

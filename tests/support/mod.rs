@@ -52,8 +52,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_clock(adjust, meteobot::clock::system()).await
+}
+
+/// [`spawn_app_with`] on an injected wall clock.
+pub async fn spawn_app_with_clock(
+    adjust: impl FnOnce(&mut Config),
+    clock: meteobot::clock::SharedClock,
+) -> TestApp {
     let (dir, weather, config) = test_config(adjust).await;
-    let app = App::build(config).await.expect("app builds");
+    let app = App::build_with_clock(config, clock)
+        .await
+        .expect("app builds");
     let addr = app.local_addr();
     let store = app.store().clone();
     tokio::spawn(app.run_until(std::future::pending()));
