@@ -159,7 +159,13 @@ async fn an_unreachable_telegram_keeps_the_dispatcher_unready() {
         .collect();
     assert_eq!(
         names,
-        ["digest", "dispatcher", "notifier", "poller", "sla_evaluator"],
+        [
+            "digest",
+            "dispatcher",
+            "notifier",
+            "poller",
+            "sla_evaluator"
+        ],
         "{body}"
     );
     assert_eq!(body["database"]["ok"], true);

@@ -112,8 +112,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_support::temp_store;
     use crate::domain::Language;
+    use crate::store::test_support::temp_store;
 
     #[tokio::test]
     async fn dialogues_round_trip() {
