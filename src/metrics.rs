@@ -61,6 +61,9 @@ pub struct Metrics {
     /// Supervised workers restarted after a panic or an early return, by
     /// worker name (a fixed set: dispatcher, poller, notifier, sla_evaluator).
     pub worker_restarts: IntCounterVec,
+    /// 1 while this replica holds the leader lease (it polls, evaluates
+    /// SLAs, composes digests), else 0.
+    pub leader: IntGauge,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -204,6 +207,10 @@ impl Metrics {
                 "Supervised workers restarted after a panic or an early return",
                 &["worker"],
             ),
+            leader: gauge(
+                "leader",
+                "1 while this replica holds the leader lease, else 0",
+            ),
         };
         metrics.register_all();
         metrics
@@ -239,6 +246,7 @@ impl Metrics {
             Box::new(self.disk_space_used.clone()),
             Box::new(self.db_connections.clone()),
             Box::new(self.worker_restarts.clone()),
+            Box::new(self.leader.clone()),
         ];
         for c in collectors {
             self.registry.register(c).expect("metric names are unique");

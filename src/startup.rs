@@ -27,7 +27,7 @@ use crate::notifier::{Notifier, Policy, SendPace, WorkerStatus};
 use crate::server::{self, ServerLimits};
 use crate::shutdown::{self, ShutdownListener};
 use crate::sla::SlaService;
-use crate::store::Store;
+use crate::store::{Leader, Store, holder_name};
 use crate::subscribe::Subscriber;
 use crate::supervise::{Backoff, supervise};
 use crate::sysmetrics::SystemMetrics;
@@ -60,6 +60,9 @@ pub struct App {
     sla_eval_interval: Duration,
     /// Every schedule's wall clock (polls, digests, the outbox, SLAs, chat).
     clock: SharedClock,
+    /// This replica's hold on the leader lease: only the leader polls,
+    /// evaluates SLAs and composes digests (several replicas, one database).
+    leader: Leader,
 }
 
 /// The background half: it runs only with a bot token (nobody to tell
@@ -78,6 +81,7 @@ struct Workers {
     bot: Bot,
     bot_context: BotContext,
     clock: SharedClock,
+    leader: Leader,
 }
 
 impl App {
@@ -122,7 +126,14 @@ impl App {
             pace: SendPace::telegram(),
             clock: Arc::clone(&clock),
         };
-        let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context);
+        let leader = Leader::new(
+            store.clone(),
+            holder_name(&config.instance_name),
+            Arc::clone(&clock),
+        )
+        .with_gauge(metrics.leader.clone());
+        tracing::info!(instance = %config.instance_name, holder = %leader.holder(), "replica named");
+        let workers = build_workers(&config, &store, &forecasts, &metrics, bot_context, &leader);
         let state = AppState {
             store: store.clone(),
             accounts,
@@ -150,6 +161,7 @@ impl App {
             sla_retention: config.sla_retention,
             sla_eval_interval: config.sla_eval_interval,
             clock,
+            leader,
         })
     }
 
@@ -197,14 +209,17 @@ impl App {
         let mut tasks = tokio::task::JoinSet::new();
         // Always, bot or not: /metrics and the SLA evaluator read these.
         tasks.spawn(self.system_metrics.run(listener.clone()));
+        // The leader lease, renewed until shutdown, then released.
+        tasks.spawn(self.leader.clone().keep(listener.clone()));
         // Always too: SLAs watch the service whether or not a bot runs.
         {
-            let (sla, metrics, retention, interval, clock) = (
+            let (sla, metrics, retention, interval, clock, leader) = (
                 self.sla.clone(),
                 self.metrics.clone(),
                 self.sla_retention,
                 self.sla_eval_interval,
                 Arc::clone(&self.clock),
+                self.leader.clone(),
             );
             tasks.spawn(supervisor.run(
                 "sla_evaluator",
@@ -212,6 +227,7 @@ impl App {
                 move |listener| {
                     sla.evaluator(metrics.clone(), retention)
                         .with_clock(Arc::clone(&clock))
+                        .with_leader(leader.clone())
                         .run(interval, listener)
                 },
             ));
@@ -291,14 +307,16 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         bot,
         bot_context,
         clock,
+        leader,
     } = w;
     {
-        let (store, forecasts, metrics, wake, clock) = (
+        let (store, forecasts, metrics, wake, clock, leader) = (
             store.clone(),
             forecasts.clone(),
             metrics.clone(),
             Arc::clone(&wake),
             Arc::clone(&clock),
+            leader.clone(),
         );
         tasks.spawn(supervisor.run(
             "poller",
@@ -312,6 +330,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                     Arc::clone(&wake),
                 )
                 .with_clock(Arc::clone(&clock))
+                .with_leader(leader.clone())
                 .run(poll_interval, listener)
             },
         ));
@@ -335,6 +354,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                     Arc::clone(&wake),
                 )
                 .with_clock(Arc::clone(&clock))
+                .with_leader(leader.clone())
                 .run(listener)
             }),
         );
@@ -435,6 +455,7 @@ fn build_workers(
     forecasts: &Forecasts,
     metrics: &Metrics,
     bot_context: BotContext,
+    leader: &Leader,
 ) -> Option<Workers> {
     let token = config.telegram_token.as_ref()?;
     let mut bot = Bot::new(token.expose());
@@ -456,6 +477,7 @@ fn build_workers(
         bot,
         clock: Arc::clone(&bot_context.clock),
         bot_context,
+        leader: leader.clone(),
     })
 }
 

@@ -69,6 +69,8 @@ pub struct Poller {
     watching: tokio::sync::Mutex<Option<Watching>>,
     /// Each loop's cycle time.
     clock: SharedClock,
+    /// Cycles run only while this replica is the leader; `None`: always.
+    leader: Option<crate::store::Leader>,
 }
 
 /// The subscriptions and episodes as of a `watch_generation`. Reading 100,000
@@ -105,7 +107,15 @@ impl Poller {
             wake,
             watching: tokio::sync::Mutex::new(None),
             clock: crate::clock::system(),
+            leader: None,
         }
+    }
+
+    /// Steps only while this replica holds the leader lease (several
+    /// replicas on one database; `crate::store::Leader`).
+    pub fn with_leader(mut self, leader: crate::store::Leader) -> Self {
+        self.leader = Some(leader);
+        self
     }
 
     /// Runs [`Self::run`]'s cycles at `clock`'s time.
@@ -306,11 +316,11 @@ impl Poller {
     /// Polls every `interval` until shutdown; a failed cycle is logged and the
     /// next one runs on schedule.
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
-        shutdown
-            .every(interval, "poll cycle", || async {
-                self.poll_once(self.clock.now()).await.map(drop)
-            })
-            .await;
+        let leader = self.leader.as_ref();
+        crate::store::every_as_leader(leader, shutdown, interval, "poll cycle", || async {
+            self.poll_once(self.clock.now()).await.map(drop)
+        })
+        .await;
     }
 
     async fn episodes(&self) -> anyhow::Result<HashMap<(i64, Condition), Episode>> {

@@ -130,6 +130,11 @@ pub struct Args {
     /// The `job` every in-process metric carries when SLAs read the registry.
     #[arg(long, env, default_value = "meteobot")]
     pub metrics_job: String,
+    /// This replica's name: the `instance` label of its metrics and the
+    /// start of its leader-lease holder name; letters, digits, `.`, `_`,
+    /// `-`, at most 100 (default: the host name, else "meteobot").
+    #[arg(long, env)]
+    pub instance_name: Option<String>,
     /// tracing filter (`info`, `meteobot=debug`).
     #[arg(long, env, default_value = "info")]
     pub rust_log: String,
@@ -204,6 +209,7 @@ impl fmt::Debug for Args {
             notify_max_age,
             outbox_retention,
             metrics_job,
+            instance_name,
             rust_log,
             command,
         } = self;
@@ -238,6 +244,7 @@ impl fmt::Debug for Args {
             .field("notify_max_age", notify_max_age)
             .field("outbox_retention", outbox_retention)
             .field("metrics_job", metrics_job)
+            .field("instance_name", instance_name)
             .field("rust_log", rust_log)
             .field("command", command)
             .finish()
@@ -323,6 +330,8 @@ pub struct Config {
     pub notify_max_age: Duration,
     pub outbox_retention: Duration,
     pub metrics_job: JobName,
+    /// `INSTANCE_NAME`, or the host name.
+    pub instance_name: String,
     pub rust_log: String,
 }
 
@@ -421,9 +430,44 @@ impl Config {
             notify_max_age: parse!(args.notify_max_age, duration)?,
             outbox_retention: parse!(args.outbox_retention, duration)?,
             metrics_job: parse!(args.metrics_job, job)?,
+            instance_name: instance_name(var!(instance_name), &args.instance_name)?,
             rust_log: args.rust_log.clone(),
         })
     }
+}
+
+/// `INSTANCE_NAME` when set, else the host name (`/etc/hostname`, then
+/// `HOSTNAME`), else "meteobot". A set value must be a plain name; a host
+/// name that is not is ignored.
+fn instance_name(variable: &'static str, raw: &Option<String>) -> Result<String, ConfigError> {
+    fn plain(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 100
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    }
+    if let Some(name) = parse::non_empty(raw) {
+        return if plain(&name) {
+            Ok(name)
+        } else {
+            Err(bad(
+                variable,
+                format!("'{name}' is not a name: use letters, digits, '.', '_', '-' (at most 100)"),
+            ))
+        };
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| plain(h))
+        .or_else(|| {
+            std::env::var("HOSTNAME")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| plain(h))
+        });
+    Ok(host.unwrap_or_else(|| "meteobot".to_owned()))
 }
 
 #[cfg(test)]
@@ -466,7 +510,7 @@ mod tests {
     fn every_setting_has_a_variable_and_a_default_in_help() {
         let help = Args::command().render_long_help().to_string();
         let settings = settings();
-        assert_eq!(settings.len(), 30, "a setting was added or lost");
+        assert_eq!(settings.len(), 31, "a setting was added or lost");
         for arg in settings {
             let id = arg.get_id().as_str();
             let flag = arg.get_long().unwrap_or(id);
@@ -700,6 +744,16 @@ mod tests {
                 "{flag} {value}"
             );
         }
+    }
+
+    /// Issue 11: INSTANCE_NAME names the replica; a bad one is refused.
+    #[test]
+    fn instance_name_is_a_plain_name() {
+        assert!(!config(&[]).unwrap().instance_name.is_empty());
+        let c = config(&["--instance-name", "meteobot-2.eu_1"]).unwrap();
+        assert_eq!(c.instance_name, "meteobot-2.eu_1");
+        let e = config(&["--instance-name", "a b"]).unwrap_err();
+        assert_eq!(e.variable, "INSTANCE_NAME");
     }
 
     #[test]

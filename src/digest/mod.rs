@@ -85,6 +85,8 @@ pub struct DigestWorker {
     /// Pinged after digests were written, so the notifier starts at once.
     wake: Arc<Notify>,
     clock: SharedClock,
+    /// Steps run only while this replica is the leader; `None`: always.
+    leader: Option<crate::store::Leader>,
 }
 
 /// A place's series as this step got it.
@@ -99,7 +101,15 @@ impl DigestWorker {
             settings: DigestSettings::default(),
             wake,
             clock: crate::clock::system(),
+            leader: None,
         }
+    }
+
+    /// Steps only while this replica holds the leader lease (several
+    /// replicas on one database; `crate::store::Leader`).
+    pub fn with_leader(mut self, leader: crate::store::Leader) -> Self {
+        self.leader = Some(leader);
+        self
     }
 
     pub fn with_settings(mut self, settings: DigestSettings) -> Self {
@@ -120,11 +130,11 @@ impl DigestWorker {
     /// Steps every `settings.every` until shutdown; a failed step is logged
     /// and the next one runs on schedule (nothing was acknowledged).
     pub async fn run(self, shutdown: ShutdownListener) {
-        shutdown
-            .every(self.settings.every, "digest step", || async {
-                self.step(self.clock.now()).await.map(drop)
-            })
-            .await;
+        let (leader, every) = (self.leader.as_ref(), self.settings.every);
+        crate::store::every_as_leader(leader, shutdown, every, "digest step", || async {
+            self.step(self.clock.now()).await.map(drop)
+        })
+        .await;
     }
 
     /// One step at `now`: every due digest, up to the batch.

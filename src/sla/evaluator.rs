@@ -34,6 +34,8 @@ pub struct Evaluator {
     retention: Duration,
     /// Each loop's evaluation time.
     clock: SharedClock,
+    /// Evaluations run only while this replica is the leader; `None`: always.
+    leader: Option<crate::store::Leader>,
 }
 
 impl Evaluator {
@@ -49,7 +51,15 @@ impl Evaluator {
             metrics,
             retention,
             clock: crate::clock::system(),
+            leader: None,
         }
+    }
+
+    /// Steps only while this replica holds the leader lease (several
+    /// replicas on one database; `crate::store::Leader`).
+    pub fn with_leader(mut self, leader: crate::store::Leader) -> Self {
+        self.leader = Some(leader);
+        self
     }
 
     /// Evaluates [`Self::run`]'s cycles at `clock`'s time.
@@ -143,11 +153,11 @@ impl Evaluator {
     /// Evaluates every `interval` until shutdown; a failed evaluation is
     /// logged and the next one runs on schedule.
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
-        shutdown
-            .every(interval, "SLA evaluation", || async {
-                self.evaluate_once(self.clock.now()).await.map(drop)
-            })
-            .await;
+        let leader = self.leader.as_ref();
+        crate::store::every_as_leader(leader, shutdown, interval, "SLA evaluation", || async {
+            self.evaluate_once(self.clock.now()).await.map(drop)
+        })
+        .await;
     }
 }
 
