@@ -27,3 +27,4 @@ pub mod sysmetrics;
 pub mod telemetry;
 pub mod text;
 pub mod weather;
+pub mod webhook;

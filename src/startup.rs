@@ -32,6 +32,7 @@ use crate::subscribe::Subscriber;
 use crate::supervise::{Backoff, supervise};
 use crate::sysmetrics::SystemMetrics;
 use crate::weather::{self, Instrumented, OpenMeteo, OpenWeatherMap, WeatherProvider};
+use crate::webhook::{self, WebhookMode};
 
 /// Slack on top of two poll intervals before the poller counts as stalled
 /// (a cycle that refreshes many cells takes a while).
@@ -76,6 +77,9 @@ struct Workers {
     poll_interval: Duration,
     /// The poller rings the notifier after writing rows.
     wake: Arc<Notify>,
+    /// Webhook mode (`WEBHOOK_URL`): the `webhook` worker instead of the
+    /// long-polling dispatcher.
+    webhook: Option<WebhookMode>,
     /// Give-up and pruning limits of the notifier (NOTIFY_MAX_*, OUTBOX_RETENTION).
     notifier_policy: Policy,
     bot: Bot,
@@ -151,7 +155,8 @@ impl App {
             listener,
             local_addr,
             // `/readyz` finds its checks in this extension.
-            router: admin::router(state).layer(Extension(readiness)),
+            router: webhook_route(admin::router(state), workers.as_ref(), &store, &clock)
+                .layer(Extension(readiness)),
             store,
             metrics,
             health,
@@ -303,6 +308,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         poller_settings,
         poll_interval,
         wake,
+        webhook,
         notifier_policy,
         bot,
         bot_context,
@@ -391,6 +397,17 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         );
         tasks.spawn(notifier);
     }
+    if let Some(mode) = webhook {
+        // Webhook mode: updates come recorded by the route; no long polling.
+        tasks.spawn(supervisor.run(
+            "webhook",
+            Some(webhook::consumer::PERIOD),
+            move |listener| {
+                webhook::consumer::run(mode.clone(), bot.clone(), bot_context.clone(), listener)
+            },
+        ));
+        return;
+    }
     // One record across restarts, as the notifier's status.
     let conflict = bot::PollConflict::default();
     let dispatcher = supervisor.run("dispatcher", None, {
@@ -473,12 +490,27 @@ fn build_workers(
         },
         poll_interval: config.poll_interval,
         wake: Arc::new(Notify::new()),
+        webhook: WebhookMode::from_config(config),
         notifier_policy: Policy::from_config(config),
         bot,
         clock: Arc::clone(&bot_context.clock),
         bot_context,
         leader: leader.clone(),
     })
+}
+
+/// `router` with the webhook route in webhook mode (with a bot only: no
+/// one would handle the updates otherwise).
+fn webhook_route(
+    router: axum::Router,
+    workers: Option<&Workers>,
+    store: &Store,
+    clock: &SharedClock,
+) -> axum::Router {
+    match workers.and_then(|w| w.webhook.as_ref()) {
+        Some(mode) => mode.serve(router, store.clone(), Arc::clone(clock)),
+        None => router,
+    }
 }
 
 pub fn forecast_settings(config: &Config) -> ForecastSettings {

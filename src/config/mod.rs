@@ -46,6 +46,14 @@ pub struct Args {
     /// Bot API base URL (default: Telegram's).
     #[arg(long, env)]
     pub teloxide_api_url: Option<String>,
+    /// Public https:// URL Telegram posts updates to (webhook mode): the
+    /// admin port serves its path (default: none, long polling).
+    #[arg(long, env)]
+    pub webhook_url: Option<String>,
+    /// Secret Telegram sends with every webhook update, required with
+    /// WEBHOOK_URL: 1 to 256 of A-Z a-z 0-9 _ - (never logged).
+    #[arg(long, env, hide_env_values = true)]
+    pub webhook_secret: Option<String>,
     /// SQLite database, created and migrated on start.
     #[arg(long, env, default_value = "sqlite:meteobot.db")]
     pub database_url: String,
@@ -182,6 +190,8 @@ impl fmt::Debug for Args {
         let Self {
             teloxide_token,
             teloxide_api_url,
+            webhook_url,
+            webhook_secret,
             database_url,
             weather_provider,
             owm_api_key,
@@ -217,6 +227,8 @@ impl fmt::Debug for Args {
         f.debug_struct("Args")
             .field("teloxide_token", &hidden(teloxide_token))
             .field("teloxide_api_url", teloxide_api_url)
+            .field("webhook_url", webhook_url)
+            .field("webhook_secret", &hidden(webhook_secret))
             .field("database_url", database_url)
             .field("weather_provider", weather_provider)
             .field("owm_api_key", &hidden(owm_api_key))
@@ -300,6 +312,10 @@ pub struct Config {
     pub telegram_token: Option<Secret>,
     /// `teloxide_api_url`.
     pub telegram_api_url: Option<Url>,
+    /// Webhook mode when set (always https); `None`: long polling.
+    pub webhook_url: Option<Url>,
+    /// Set whenever `webhook_url` is.
+    pub webhook_secret: Option<Secret>,
     pub database_url: String,
     /// `weather_provider`.
     pub provider: ProviderKind,
@@ -400,10 +416,23 @@ impl Config {
                 ),
             ));
         }
+        let webhook_url = parse!(args.webhook_url, https_url)?;
+        let webhook_secret = parse!(args.webhook_secret, webhook_secret)?;
+        if webhook_url.is_some() && webhook_secret.is_none() {
+            return Err(bad(
+                var!(webhook_secret),
+                format!(
+                    "required when {} is set: 1 to 256 of A-Z a-z 0-9 _ - (e.g. from `openssl rand -hex 32`)",
+                    var!(webhook_url)
+                ),
+            ));
+        }
         Ok(Self {
             jwt_secret: parse!(args.jwt_secret, jwt_secret)?,
             telegram_token: parse!(args.teloxide_token, token)?,
             telegram_api_url: parse!(args.teloxide_api_url, optional_url)?,
+            webhook_url,
+            webhook_secret,
             database_url: parse!(args.database_url, database_url)?,
             provider,
             owm_api_key,
@@ -510,7 +539,7 @@ mod tests {
     fn every_setting_has_a_variable_and_a_default_in_help() {
         let help = Args::command().render_long_help().to_string();
         let settings = settings();
-        assert_eq!(settings.len(), 31, "a setting was added or lost");
+        assert_eq!(settings.len(), 33, "a setting was added or lost");
         for arg in settings {
             let id = arg.get_id().as_str();
             let flag = arg.get_long().unwrap_or(id);
@@ -589,7 +618,7 @@ mod tests {
         );
     }
 
-    /// The four secrets: hidden from `--help` (no `NAME=value`), and neither
+    /// The five secrets: hidden from `--help` (no `NAME=value`), and neither
     /// `Debug` of `Args` or `Config` nor any error shows them.
     #[test]
     fn secrets_never_show() {
@@ -600,7 +629,13 @@ mod tests {
             .collect();
         assert_eq!(
             secret,
-            ["teloxide_token", "owm_api_key", "admin_token", "jwt_secret"]
+            [
+                "teloxide_token",
+                "webhook_secret",
+                "owm_api_key",
+                "admin_token",
+                "jwt_secret"
+            ]
         );
         let mark = "SeCrEt-1234567890";
         for id in &secret {
@@ -619,7 +654,11 @@ mod tests {
             }
         }
         // Malformed or short secrets are refused without being quoted.
-        for (flag, value) in [("--teloxide-token", mark), ("--jwt-secret", "SeCrEt-1")] {
+        for (flag, value) in [
+            ("--teloxide-token", mark),
+            ("--jwt-secret", "SeCrEt-1"),
+            ("--webhook-secret", "SeCrEt/1"),
+        ] {
             let e = config(&[flag, value]).unwrap_err();
             assert!(!format!("{e} {e:?}").contains(value), "{e}");
         }
@@ -742,6 +781,78 @@ mod tests {
                 config(&[flag, value]).unwrap_err().variable,
                 variable,
                 "{flag} {value}"
+            );
+        }
+    }
+
+    /// Issue 11: webhook mode needs an https URL and a well-formed secret;
+    /// each refusal names its variable and never quotes the secret.
+    #[test]
+    fn webhook_settings_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.webhook_url, c.webhook_secret), (None, None));
+        let secret = "a".repeat(256);
+        let c = config(&[
+            "--webhook-url",
+            "https://bot.example.org/tg/hook",
+            "--webhook-secret",
+            &secret,
+        ])
+        .unwrap();
+        assert_eq!(c.webhook_url.unwrap().path(), "/tg/hook");
+        assert_eq!(
+            c.webhook_secret.as_ref().map(Secret::expose),
+            Some(secret.as_str())
+        );
+        assert!(!format!("{:?}", c.webhook_secret).contains("aaaa"));
+        let ok = config(&[
+            "--webhook-url",
+            "https://x.org/h",
+            "--webhook-secret",
+            "Az09_-",
+        ]);
+        assert!(ok.is_ok());
+        let too_long = "b".repeat(257);
+        for (extra, variable) in [
+            (
+                vec!["--webhook-url", "http://x.org/h", "--webhook-secret", "s"],
+                "WEBHOOK_URL",
+            ),
+            (
+                vec!["--webhook-url", "not a url", "--webhook-secret", "s"],
+                "WEBHOOK_URL",
+            ),
+            (vec!["--webhook-url", "https://x.org/h"], "WEBHOOK_SECRET"),
+            (
+                vec!["--webhook-url", "https://x.org/h", "--webhook-secret", " "],
+                "WEBHOOK_SECRET",
+            ),
+            (
+                vec![
+                    "--webhook-url",
+                    "https://x.org/h",
+                    "--webhook-secret",
+                    "bad secret!",
+                ],
+                "WEBHOOK_SECRET",
+            ),
+            (
+                vec![
+                    "--webhook-url",
+                    "https://x.org/h",
+                    "--webhook-secret",
+                    &too_long,
+                ],
+                "WEBHOOK_SECRET",
+            ),
+            (vec!["--webhook-secret", "s:3cret"], "WEBHOOK_SECRET"),
+        ] {
+            let e = config(&extra).unwrap_err();
+            assert_eq!(e.variable, variable, "{extra:?}");
+            assert!(!e.to_string().contains('\n'), "one line: {e}");
+            assert!(
+                !e.to_string().contains("bad secret") && !e.to_string().contains("s:3cret"),
+                "{e}"
             );
         }
     }

@@ -146,6 +146,40 @@ pub(super) fn url(variable: &'static str, raw: &str) -> Result<Url, ConfigError>
     Ok(url)
 }
 
+/// Unset or blank is `None`; otherwise an `https://` URL.
+pub(super) fn https_url(
+    variable: &'static str,
+    raw: &Option<String>,
+) -> Result<Option<Url>, ConfigError> {
+    let Some(raw) = non_empty(raw) else {
+        return Ok(None);
+    };
+    let url = url(variable, &raw)?;
+    if url.scheme() != "https" {
+        return Err(bad(variable, format!("'{raw}' must be an https:// URL")));
+    }
+    Ok(Some(url))
+}
+
+/// Telegram's `secret_token`: 1 to 256 of `A-Z a-z 0-9 _ -`. Unset or blank
+/// is `None`; the value itself never appears in an error.
+pub(super) fn webhook_secret(
+    variable: &'static str,
+    raw: &Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(secret) = non_empty(raw) else {
+        return Ok(None);
+    };
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if secret.len() > 256 || !secret.bytes().all(allowed) {
+        return Err(bad(
+            variable,
+            "must be 1 to 256 of A-Z a-z 0-9 _ - (Telegram's secret_token)",
+        ));
+    }
+    Ok(Some(Secret::new(secret)))
+}
+
 /// Unset or blank is `None`: the documented fallback applies.
 pub(super) fn optional_url(
     variable: &'static str,

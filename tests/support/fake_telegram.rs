@@ -718,6 +718,12 @@ impl FakeTelegram {
         self.lock().not_allowed.clone()
     }
 
+    /// Takes the pushed updates no `getUpdates` confirmed, oldest first:
+    /// what a test POSTs to a webhook (the helpers above build them).
+    pub fn take_updates(&self) -> Vec<Value> {
+        self.lock().updates.drain(..).map(|u| u.json).collect()
+    }
+
     /// The `allowed_updates` the bot last set, if it ever did.
     pub fn allowed_updates(&self) -> Option<Vec<String>> {
         self.lock().allowed_updates.clone()
@@ -854,6 +860,10 @@ fn dispatch(inner: &mut Inner, method: &str, params: &Map<String, Value>, at: In
         }
         "deletemycommands" => {
             inner.log("deleteMyCommands", None, 200, params, at);
+            ok(json!(true))
+        }
+        "setwebhook" => {
+            inner.log("setWebhook", None, 200, params, at);
             ok(json!(true))
         }
         "deletewebhook" => {
@@ -1043,6 +1053,16 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Map<String, Value> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("multipart/form-data"))
+        .and_then(|v| v.split_once("boundary="))
+        .map(|(_, b)| b.trim_matches('"').to_owned());
+    if let Some(boundary) = boundary {
+        // teloxide sends methods that may carry a file (setWebhook) so.
+        return multipart_fields(&String::from_utf8_lossy(body), &boundary);
+    }
     if is_form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
         return pairs
@@ -1051,6 +1071,19 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Map<String, Value> {
             .collect();
     }
     serde_json::from_slice(body).unwrap_or_default()
+}
+
+/// The text fields of a multipart body, each a string (a JSON value such
+/// as `allowed_updates` stays its JSON text).
+fn multipart_fields(body: &str, boundary: &str) -> Map<String, Value> {
+    body.split(&format!("--{boundary}"))
+        .filter_map(|part| {
+            let (head, value) = part.split_once("\r\n\r\n")?;
+            let name = head.split("name=\"").nth(1)?.split('"').next()?;
+            let value = value.strip_suffix("\r\n").unwrap_or(value);
+            Some((name.to_owned(), Value::String(value.to_owned())))
+        })
+        .collect()
 }
 
 fn as_i64(value: &Value) -> Option<i64> {
