@@ -16,6 +16,14 @@
 //! ([`Store::drop_superseded`]); a group that became a supergroup is moved
 //! to its new id and its message resent there; sent rows and idle dialogues
 //! are pruned.
+//!
+//! Several replicas (issue 11): a step sends only the rows it claimed
+//! ([`Store::claim_messages`], for `CLAIM_LEASE`), so two notifiers over one
+//! database never send a row twice; rows it claimed but did not start are
+//! released at the end of the step; a dead replica's claims expire and
+//! another takes the rows over. A 429 is also stored
+//! ([`Store::set_telegram_hold_until_ms`]) and read before sends (at most
+//! once a second), so a flood wait on one replica holds all of them.
 
 mod classify;
 mod limits;
@@ -102,7 +110,19 @@ pub struct Notifier {
     next_prune_ms: Option<i64>,
     /// The wall clock of `step` and `run` (due times, ages, pruning).
     clock: SharedClock,
+    /// How long a claim on rows lasts (a dead replica's rows wait this long).
+    claim_lease: Duration,
+    /// When the shared flood wait was last read from the store (monotonic).
+    hold_read_at: Option<Instant>,
 }
+
+/// How long a notifier's claim on the rows of one step lasts: longer than a
+/// step takes (a batch of paced sends and their answers), short enough that
+/// a dead replica's rows are soon sent by another.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
+
+/// How often the flood wait stored by any replica is read.
+const HOLD_READ_EVERY: Duration = Duration::from_secs(1);
 
 /// What a send task needs; cheap clones of shared handles.
 #[derive(Clone)]
@@ -115,6 +135,8 @@ struct Deps {
     status: WorkerStatus,
     /// Shared with the bot's replies ([`Notifier::with_pace`]).
     pace: SendPace,
+    /// Who claims rows: this replica's lease holder name.
+    holder: Arc<str>,
 }
 
 impl Deps {
@@ -134,13 +156,28 @@ impl Notifier {
                 policy: Policy::default(),
                 status: WorkerStatus::new(),
                 pace: pace_for(&Limits::default()),
+                holder: crate::store::holder_name("notifier").into(),
             },
             wake,
             unrecorded: Vec::new(),
             shutdown: None,
             next_prune_ms: None,
             clock: crate::clock::system(),
+            claim_lease: CLAIM_LEASE,
+            hold_read_at: None,
         }
+    }
+
+    /// Claims rows as `holder` (this replica's name; default: a random one).
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.deps.holder = holder.into().into();
+        self
+    }
+
+    /// Replaces [`CLAIM_LEASE`].
+    pub fn with_claim_lease(mut self, lease: Duration) -> Self {
+        self.claim_lease = lease;
+        self
     }
 
     /// Steps at `clock`'s time instead of the system's.
@@ -323,6 +360,7 @@ impl Notifier {
 
     async fn send_due(&mut self, clock: Clock) -> anyhow::Result<StepOutcome> {
         let now = clock.instant;
+        self.read_shared_hold(clock).await?;
         let (held, cooling) = {
             let mut pacer = self.deps.pacer();
             (pacer.held_until(now), pacer.cooling_chats(now))
@@ -349,6 +387,13 @@ impl Notifier {
                 }
             }
         }
+        // Only the rows claimed are ours to send (another replica may have
+        // claimed some since they were read).
+        let ids: Vec<i64> = ready.iter().map(|row| row.id).collect();
+        let until_ms = clock.ms.saturating_add(millis(self.claim_lease));
+        let ready = (self.deps.store)
+            .claim_messages(&ids, &self.deps.holder, clock.ms, until_ms)
+            .await?;
         if ready.is_empty() {
             // With chats cooling down, a head due in the past is one of
             // theirs: what counts then is when they cool, or a later head.
@@ -360,6 +405,26 @@ impl Notifier {
             return Ok(StepOutcome::Idle { next_due_ms });
         }
         self.dispatch(ready, clock).await
+    }
+
+    /// A 429 any replica stored holds this one's sends too: read at most
+    /// every [`HOLD_READ_EVERY`], applied to the shared pace.
+    async fn read_shared_hold(&mut self, clock: Clock) -> anyhow::Result<()> {
+        let now = clock.instant;
+        if self
+            .hold_read_at
+            .is_some_and(|at| now.saturating_duration_since(at) < HOLD_READ_EVERY)
+        {
+            return Ok(());
+        }
+        self.hold_read_at = Some(now);
+        if let Some(until_ms) = self.deps.store.telegram_hold_until_ms().await?
+            && until_ms > clock.ms
+        {
+            let wait = Duration::from_millis(u64::try_from(until_ms - clock.ms).unwrap_or(0));
+            self.deps.pacer().hold(now + wait);
+        }
+        Ok(())
     }
 
     /// Starts one send per row, each at its paced slot, at most
@@ -374,31 +439,42 @@ impl Notifier {
         let permits = Arc::new(Semaphore::new(self.deps.limits.max_in_flight.max(1)));
         let mut shutdown = self.shutdown.clone();
         let mut tasks = JoinSet::new();
-        for row in rows {
+        // Claimed rows not started: released at the end of the step.
+        let mut unstarted = Vec::new();
+        let mut rows = rows.into_iter();
+        for row in rows.by_ref() {
             let permit = tokio::select! {
                 biased;
-                _ = stopped(&mut shutdown) => break,
+                _ = stopped(&mut shutdown) => { unstarted.push(row.id); break },
                 permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closed"),
             };
             let slot = match self.reserve_slot(row.chat_id) {
                 Slot::At(slot) => slot,
-                Slot::Held => break,
+                Slot::Held => {
+                    unstarted.push(row.id);
+                    break;
+                }
                 // A reply took the chat since the rows were chosen: the row
                 // stays pending for a later step.
-                Slot::ChatBusy => continue,
+                Slot::ChatBusy => {
+                    unstarted.push(row.id);
+                    continue;
+                }
             };
             tokio::select! {
                 biased;
-                _ = stopped(&mut shutdown) => break,
+                _ = stopped(&mut shutdown) => { unstarted.push(row.id); break },
                 _ = tokio::time::sleep_until(slot) => {}
             }
             // A 429 or a rejected token may have come back while we waited.
             if self.deps.pacer().held_until(Instant::now()).is_some() || !self.deps.status.healthy()
             {
+                unstarted.push(row.id);
                 break;
             }
             tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
         }
+        unstarted.extend(rows.map(|row| row.id));
 
         let mut report = StepReport::default();
         let mut write_error = None;
@@ -418,6 +494,13 @@ impl Notifier {
             }
         }
         self.count_unrecorded();
+        // Unreleased (store down), they are free again when the claim ends.
+        if let Err(err) = (self.deps.store)
+            .release_claims(&unstarted, &self.deps.holder)
+            .await
+        {
+            tracing::warn!(error = %format!("{err:#}"), "releasing claimed rows failed");
+        }
         match write_error {
             Some(err) => Err(err.context("recording send outcomes")),
             None if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),
@@ -466,7 +549,14 @@ async fn deliver(
     deps.pacer().answered(row.chat_id, Instant::now());
     let outcome = Outcome::new(&row, result, &deps.limits, &deps.policy, clock.now_ms());
     match &outcome.verdict {
-        Verdict::FloodWait { wait, .. } => deps.pacer().hold(Instant::now() + *wait),
+        Verdict::FloodWait { wait, .. } => {
+            deps.pacer().hold(Instant::now() + *wait);
+            // Every replica holds: they read it before sending.
+            let until_ms = clock.now_ms().saturating_add(millis(*wait));
+            if let Err(err) = deps.store.set_telegram_hold_until_ms(until_ms).await {
+                tracing::warn!(error = %format!("{err:#}"), "storing the flood wait failed");
+            }
+        }
         Verdict::TokenRejected => token_rejected(&deps.status),
         _ => {}
     }

@@ -9,12 +9,13 @@ pub const SUPERSEDED: &str = "superseded before delivery";
 
 impl Store {
     /// When the next message can be sent: the earliest due time among the
-    /// oldest pending row of each chat. A later row
+    /// oldest pending row of each chat (a head claimed by another replica
+    /// is due when its claim ends, if it is still pending then). A later row
     /// waiting behind its chat's retried head does not count, so an idle
     /// notifier does not wake for a row it may not send yet.
     pub async fn next_head_due_ms(&self) -> anyhow::Result<Option<i64>> {
         sqlx::query_scalar(
-            "SELECT MIN(o.next_attempt_at_ms)
+            "SELECT MIN(MAX(o.next_attempt_at_ms, COALESCE(o.claimed_until_ms, 0)))
              FROM outbox o
              JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) h
                ON h.id = o.id",
@@ -45,7 +46,9 @@ impl Store {
     /// all-clear (one condition ended while another went on), the ending of
     /// the other condition can be dropped with a later alert that was
     /// superseded too. One statement, so the poller (one transaction per
-    /// poll) is never seen half-way. Returns the rows dropped.
+    /// poll) is never seen half-way. A run with a claimed row is left alone:
+    /// another replica may be sending it right now, and its chat would then
+    /// get the alert without the ending. Returns the rows dropped.
     pub async fn drop_superseded(&self) -> anyhow::Result<u64> {
         let done = sqlx::query(
             "WITH runs AS (
@@ -62,6 +65,10 @@ impl Store {
                    AND (SELECT f.kind FROM outbox f WHERE f.id = r.first_id) IN ('alert', 'heads_up')
                    AND NOT EXISTS (SELECT 1 FROM alert_episodes e
                                    WHERE e.subscription_id = r.subscription_id)
+                   AND NOT EXISTS (SELECT 1 FROM outbox c
+                                   WHERE c.chat_id = r.chat_id
+                                     AND c.subscription_id = r.subscription_id
+                                     AND c.status = 'pending' AND c.claimed_by IS NOT NULL)
                    AND COALESCE((SELECT s.kind FROM outbox s
                                  WHERE s.subscription_id = r.subscription_id
                                    AND s.chat_id = r.chat_id AND s.status = 'sent'

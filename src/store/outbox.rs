@@ -4,6 +4,11 @@
 //! its chat became unreachable or its news ended before delivery (`stopped`);
 //! `last_error` says why. `sent` rows are deleted after `OUTBOX_RETENTION`
 //! (`notifier_queries.rs`); the others are kept.
+//!
+//! Several replicas (issue 11): a notifier sends only rows it *claimed*
+//! (`claimed_by`, `claimed_until_ms`, [`Store::claim_messages`]); recording
+//! an outcome or [`Store::release_claims`] ends the claim, and a claim whose
+//! time passed (its replica died) may be taken by another replica.
 
 use anyhow::Context;
 
@@ -86,9 +91,11 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The oldest pending message of each chat, if it is due at `now_ms`, oldest
-    /// first. One per chat keeps a chat's messages in order (an all-clear never
-    /// overtakes its alert) and lets the notifier pace each chat.
+    /// The oldest pending message of each chat, if it is due at `now_ms` and
+    /// not claimed by a live claim, oldest first. One per chat keeps a
+    /// chat's messages in order (an all-clear never overtakes its alert,
+    /// whichever replica sends them: the next row is not a head until the
+    /// claimed one left `pending`) and lets the notifier pace each chat.
     pub async fn due_messages(
         &self,
         now_ms: i64,
@@ -100,6 +107,7 @@ impl Store {
              FROM outbox o
              WHERE o.status = 'pending'
                AND o.next_attempt_at_ms <= ?1
+               AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms <= ?1)
                AND o.id = (SELECT MIN(p.id) FROM outbox p
                            WHERE p.chat_id = o.chat_id AND p.status = 'pending')
              ORDER BY o.next_attempt_at_ms, o.id
@@ -110,6 +118,81 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .context("reading due outbox messages")
+    }
+
+    /// Claims for `holder` until `until_ms` those of the rows `ids` that are
+    /// still pending and not claimed by a live claim at `now_ms`, and
+    /// returns them (in the order of `ids`): what this replica may send.
+    /// One conditional UPDATE in a `BEGIN IMMEDIATE` transaction, so two
+    /// replicas never both claim a row; the rows are read back only after
+    /// the commit (a `RETURNING` row can reach the caller before the
+    /// statement and the commit finished, see `subscriptions.rs`).
+    ///
+    /// PostgreSQL: `UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2
+    /// WHERE id IN (SELECT id FROM outbox WHERE id = ANY($3) AND status =
+    /// 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms <= $4)
+    /// FOR UPDATE SKIP LOCKED) RETURNING …` — the rows a concurrent claim
+    /// has locked are skipped instead of waited for.
+    pub async fn claim_messages(
+        &self,
+        ids: &[i64],
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> anyhow::Result<Vec<OutboxMessage>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(ids).context("listing rows to claim")?;
+        let mut tx = self.write_tx().await.context("claiming messages: begin")?;
+        sqlx::query(
+            "UPDATE outbox SET claimed_by = ?1, claimed_until_ms = ?2
+             WHERE id IN (SELECT value FROM json_each(?3))
+               AND status = 'pending'
+               AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?4)",
+        )
+        .bind(holder)
+        .bind(until_ms)
+        .bind(&list)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .context("claiming messages")?;
+        tx.commit().await.context("claiming messages: commit")?;
+        let mut claimed = sqlx::query_as::<_, OutboxMessage>(
+            "SELECT id, chat_id, subscription_id, kind, text, attempts, next_attempt_at_ms,
+                    created_at_ms, silent, reply_markup
+             FROM outbox
+             WHERE id IN (SELECT value FROM json_each(?1))
+               AND status = 'pending' AND claimed_by = ?2 AND claimed_until_ms = ?3",
+        )
+        .bind(&list)
+        .bind(holder)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading claimed messages")?;
+        claimed.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+        Ok(claimed)
+    }
+
+    /// Ends `holder`'s claims on the rows `ids` (claimed but not sent: they
+    /// are due again for any replica at once).
+    pub async fn release_claims(&self, ids: &[i64], holder: &str) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = serde_json::to_string(ids).context("listing rows to release")?;
+        sqlx::query(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until_ms = NULL
+             WHERE id IN (SELECT value FROM json_each(?1)) AND claimed_by = ?2",
+        )
+        .bind(&list)
+        .bind(holder)
+        .execute(&self.pool)
+        .await
+        .context("releasing claims")?;
+        Ok(())
     }
 
     pub async fn pending_count(&self) -> anyhow::Result<i64> {
@@ -128,7 +211,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at_ms = ?, telegram_message_id = ?,
-                    attempts = attempts + 1, last_error = NULL
+                    attempts = attempts + 1, last_error = NULL,
+                    claimed_by = NULL, claimed_until_ms = NULL
              WHERE id = ? AND status = 'pending'",
         )
         .bind(now_ms)
@@ -151,7 +235,8 @@ impl Store {
         counts_as_attempt: bool,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE outbox SET next_attempt_at_ms = ?, last_error = ?, attempts = attempts + ?
+            "UPDATE outbox SET next_attempt_at_ms = ?, last_error = ?, attempts = attempts + ?,
+                    claimed_by = NULL, claimed_until_ms = NULL
              WHERE id = ? AND status = 'pending'",
         )
         .bind(retry_at_ms)
@@ -168,7 +253,8 @@ impl Store {
     /// failing past the notifier's limits: kept, with the reason.
     pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1
+            "UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1,
+                    claimed_by = NULL, claimed_until_ms = NULL
              WHERE id = ? AND status = 'pending'",
         )
         .bind(error)

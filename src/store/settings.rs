@@ -4,7 +4,35 @@ use anyhow::Context;
 
 use super::Store;
 
+/// Until when (unix ms) Telegram asked the bot to wait (429 `retry_after`):
+/// shared by every replica.
+const TELEGRAM_HOLD_KEY: &str = "telegram_hold_until_ms";
+
 impl Store {
+    /// The flood wait stored by any replica's notifier, if any.
+    pub async fn telegram_hold_until_ms(&self) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .setting(TELEGRAM_HOLD_KEY)
+            .await?
+            .and_then(|value| value.parse().ok()))
+    }
+
+    /// Stores a flood wait's end; a later end wins, an earlier one is
+    /// ignored (two replicas answered 429 at once).
+    pub async fn set_telegram_hold_until_ms(&self, until_ms: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value
+             WHERE CAST(settings.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        )
+        .bind(TELEGRAM_HOLD_KEY)
+        .bind(until_ms.to_string())
+        .execute(&self.pool)
+        .await
+        .context("writing the Telegram flood wait")?;
+        Ok(())
+    }
+
     pub async fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
         sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
             .bind(key)
@@ -31,6 +59,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn the_telegram_hold_only_grows() {
+        let (store, _dir) = temp_store().await;
+        assert_eq!(store.telegram_hold_until_ms().await.unwrap(), None);
+        store.set_telegram_hold_until_ms(5_000).await.unwrap();
+        store.set_telegram_hold_until_ms(3_000).await.unwrap();
+        assert_eq!(store.telegram_hold_until_ms().await.unwrap(), Some(5_000));
+        store.set_telegram_hold_until_ms(9_000).await.unwrap();
+        assert_eq!(store.telegram_hold_until_ms().await.unwrap(), Some(9_000));
+    }
 
     #[tokio::test]
     async fn first_value_wins() {

@@ -1,0 +1,265 @@
+//! Several replicas on one database behave as one bot (issue 11), on SQLite
+//! (one file in WAL mode, a pool per replica): notifiers claim the rows they
+//! send, a dead replica's claims are taken over after the claim lease, a
+//! 429 on one replica holds the others, one leader at a time.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use meteobot::clock::{Clock, ManualClock, SharedClock};
+use meteobot::metrics::Metrics;
+use meteobot::notifier::{Limits, Notifier, StepOutcome, StepReport};
+use meteobot::store::{LEADER, Leader, NewMessage, Store, now_ms};
+use support::fake_telegram::{FakeTelegram, Reply};
+use tempfile::TempDir;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+struct Setup {
+    url: String,
+    store: Store,
+    fake: FakeTelegram,
+    _dir: TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("x.db").display());
+    Setup {
+        store: Store::connect(&url).await.expect("store"),
+        url,
+        fake: FakeTelegram::start().await,
+        _dir: dir,
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        spacing: Duration::from_millis(1),
+        chat_spacing: Duration::from_millis(20),
+        max_in_flight: 8,
+        batch: 32,
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(1),
+        idle_poll: Duration::from_millis(50),
+    }
+}
+
+impl Setup {
+    /// A replica's notifier: its own connection pool on the same file.
+    async fn notifier(&self, name: &str) -> Notifier {
+        let store = Store::connect(&self.url).await.expect("second pool");
+        Notifier::new(
+            store,
+            self.fake.bot(),
+            Metrics::new(),
+            Arc::new(Notify::new()),
+        )
+        .with_limits(limits())
+        .with_holder(name)
+    }
+
+    async fn enqueue(&self, chat: i64, text: &str, at_ms: i64) -> i64 {
+        let msg = NewMessage {
+            chat_id: chat,
+            subscription_id: None,
+            kind: "alert",
+            text: text.to_owned(),
+            dedup_key: format!("{chat}:{text}"),
+            ..NewMessage::default()
+        };
+        assert!(self.store.enqueue_message(&msg, at_ms).await.unwrap());
+        let rows = self.store.outbox_rows().await.unwrap();
+        rows.last().unwrap().id
+    }
+}
+
+/// Steps until nothing is pending, sleeping while idle like `run` would.
+async fn drain(notifier: &mut Notifier) -> StepReport {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut total = StepReport::default();
+    loop {
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        match notifier.step().await.expect("step") {
+            StepOutcome::Worked(r) => {
+                total.sent += r.sent;
+                total.retried += r.retried;
+                total.failed += r.failed;
+                total.stopped += r.stopped;
+            }
+            StepOutcome::Idle { next_due_ms: None } => return total,
+            StepOutcome::Idle {
+                next_due_ms: Some(due),
+            } => {
+                let wait = (due - now_ms()).clamp(1, 50);
+                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            }
+            StepOutcome::TokenRejected => panic!("the bot token was rejected"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_notifiers_send_200_messages_to_100_chats_exactly_once_in_order() {
+    let s = setup().await;
+    let at = now_ms();
+    for chat in 1..=100 {
+        s.enqueue(chat, &format!("{chat} first"), at).await;
+        s.enqueue(chat, &format!("{chat} second"), at).await;
+    }
+    let mut a = s.notifier("replica-a").await;
+    let mut b = s.notifier("replica-b").await;
+    let (ra, rb) = tokio::join!(drain(&mut a), drain(&mut b));
+    assert_eq!(ra.sent + rb.sent, 200, "a: {ra:?}, b: {rb:?}");
+    assert_eq!(ra.retried + rb.retried + ra.failed + rb.failed, 0);
+
+    let received = s.fake.received();
+    assert_eq!(received.len(), 200, "0 lost, 0 duplicates");
+    let mut per_chat: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in received {
+        per_chat.entry(r.chat_id).or_default().push(r.text);
+    }
+    for chat in 1..=100 {
+        assert_eq!(
+            per_chat.get(&chat).cloned().unwrap_or_default(),
+            [format!("{chat} first"), format!("{chat} second")],
+            "chat {chat}: once each, in order"
+        );
+    }
+    let rows = s.store.outbox_rows().await.unwrap();
+    assert!(rows.iter().all(|r| r.status == "sent"));
+}
+
+#[tokio::test]
+async fn a_dead_replicas_claims_are_sent_by_another_after_the_claim_lease() {
+    let s = setup().await;
+    let t0 = now_ms();
+    let mut ids = Vec::new();
+    for chat in 1..=10 {
+        ids.push(s.enqueue(chat, &format!("to {chat}"), t0).await);
+    }
+    // A replica claims the first five rows, then dies before sending
+    // (kill -9: no send, no record, no release).
+    let dead = s
+        .store
+        .claim_messages(&ids[..5], "dead", t0, t0 + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 5);
+    // Claimed rows cannot be claimed again while the claim lasts.
+    let again = (s.store)
+        .claim_messages(&ids[..5], "other", t0 + 1, t0 + 60_001)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+
+    let mut b = s.notifier("replica-b").await;
+    let report = match b.step_at(t0 + 1_000).await.unwrap() {
+        StepOutcome::Worked(r) => r,
+        other => panic!("expected work, got {other:?}"),
+    };
+    assert_eq!(report.sent, 5, "only the unclaimed rows");
+    // The rest wait for the claim to end: the notifier says when.
+    assert_eq!(
+        b.step_at(t0 + 2_000).await.unwrap(),
+        StepOutcome::Idle {
+            next_due_ms: Some(t0 + 60_000)
+        }
+    );
+    let mut got: Vec<i64> = s.fake.received().iter().map(|r| r.chat_id).collect();
+    got.sort_unstable();
+    assert_eq!(got, (6..=10).collect::<Vec<_>>());
+
+    // After the claim lease another replica takes the rows over.
+    let report = match b.step_at(t0 + 60_001).await.unwrap() {
+        StepOutcome::Worked(r) => r,
+        other => panic!("expected work, got {other:?}"),
+    };
+    assert_eq!(report.sent, 5);
+    let mut got: Vec<i64> = s.fake.received().iter().map(|r| r.chat_id).collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=10).collect::<Vec<_>>(), "each once");
+    assert_eq!(
+        b.step_at(t0 + 60_002).await.unwrap(),
+        StepOutcome::Idle { next_due_ms: None }
+    );
+}
+
+#[tokio::test]
+async fn a_429_on_one_replica_holds_the_other() {
+    let s = setup().await;
+    let t0 = now_ms();
+    s.enqueue(1, "to 1", t0).await;
+    s.fake.reply_next(1, Reply::RetryAfter(30));
+    let mut a = s.notifier("replica-a").await;
+    let mut b = s.notifier("replica-b").await;
+    match a.step_at(t0).await.unwrap() {
+        StepOutcome::Worked(r) => assert_eq!(r.retried, 1, "{r:?}"),
+        other => panic!("expected work, got {other:?}"),
+    }
+    let until = s
+        .store
+        .telegram_hold_until_ms()
+        .await
+        .unwrap()
+        .expect("stored");
+    assert!(until >= t0 + 30_000, "held until {until}, from {t0}");
+
+    // The other replica has a row of another chat due: it does not send.
+    s.enqueue(2, "to 2", t0).await;
+    match b.step_at(t0 + 10).await.unwrap() {
+        StepOutcome::Idle {
+            next_due_ms: Some(due),
+        } => assert!(due >= t0 + 29_000, "held until {due}"),
+        other => panic!("expected a hold, got {other:?}"),
+    }
+    assert_eq!(s.fake.received().len(), 0);
+    assert_eq!(s.fake.count_429(), 1);
+}
+
+#[tokio::test]
+async fn one_leader_among_replicas_and_failover_within_two_lease_periods() {
+    let s = setup().await;
+    let clock = ManualClock::default();
+    let shared: SharedClock = Arc::new(clock.clone());
+    // Three replicas, each with its own pool on the file.
+    let mut replicas = Vec::new();
+    for name in ["r0", "r1", "r2"] {
+        let store = Store::connect(&s.url).await.unwrap();
+        replicas.push(Leader::new(store, name, Arc::clone(&shared)));
+    }
+    let period = chrono::TimeDelta::seconds(30);
+    let mut leaders = Vec::new();
+    for r in &replicas {
+        if r.renew().await.unwrap() {
+            leaders.push(r.holder().to_owned());
+        }
+    }
+    assert_eq!(leaders, ["r0"], "exactly one leader");
+    // r0 dies at once (kill -9: no release). The others renew every 10 s.
+    let died = clock.now();
+    let new_leader = loop {
+        clock.advance(replicas[1].renew_every());
+        let mut held = Vec::new();
+        for r in &replicas[1..] {
+            if r.renew().await.unwrap() {
+                held.push(r.holder().to_owned());
+            }
+        }
+        assert!(held.len() <= 1, "two leaders: {held:?}");
+        if let Some(leader) = held.pop() {
+            break leader;
+        }
+        assert!(
+            clock.now() - died <= period * 2,
+            "no leader after two periods"
+        );
+    };
+    assert!(clock.now() - died <= period * 2);
+    assert!(clock.now() - died >= period, "not while r0's lease lasted");
+    let (holder, _) = s.store.lease(LEADER).await.unwrap().unwrap();
+    assert_eq!(holder, new_leader);
+}
