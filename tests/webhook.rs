@@ -126,6 +126,20 @@ impl Running {
     }
 }
 
+/// `/readyz` once it answers 200 (workers start asynchronously).
+async fn readyz_until_ready(app: &Running) -> Value {
+    let url = format!("http://{}/readyz", app.addr);
+    let mut last = Value::Null;
+    wait_for("/readyz 200", async || {
+        let response = app.client.get(&url).send().await.unwrap();
+        let ok = response.status().as_u16() == 200;
+        last = response.json().await.unwrap_or_default();
+        ok
+    })
+    .await;
+    last
+}
+
 /// What the user of `chat` says, as the update Telegram would POST.
 fn says(telegram: &FakeTelegram, chat: i64, text: &str) -> (i64, Value) {
     telegram.user_says(chat, text);
@@ -166,6 +180,16 @@ async fn set_webhook_is_called_at_start_with_the_url_the_secret_and_the_kinds_po
     assert_eq!(call.params["url"], json!(HOOK_URL));
     assert_eq!(call.params["secret_token"], json!(SECRET));
     let webhook_kinds = sorted(&call.params["allowed_updates"]);
+    // Ready, with the webhook worker in place of the long-polling dispatcher.
+    let body = readyz_until_ready(&app).await;
+    let workers: Vec<&str> = body["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(workers.contains(&"webhook"), "{body}");
+    assert!(!workers.contains(&"dispatcher"), "{body}");
     app.stop().await;
     // Stopped: it never polled and never deleted its webhook.
     assert!(telegram.calls("getUpdates").is_empty());
@@ -291,10 +315,10 @@ async fn an_update_delivered_twice_to_one_or_two_replicas_is_handled_once() {
 #[tokio::test]
 async fn an_update_recorded_by_an_app_stopped_before_handling_it_is_handled_by_the_next() {
     let db = Database::new();
-    // The first app cannot reach Telegram (its getMe is refused), so it
+    // The first app cannot use Telegram (its getMe is refused), so it
     // records but never handles.
     let unreachable = FakeTelegram::start().await;
-    unreachable.reply_next_call("getMe", 1_000_000, Reply::server_error());
+    unreachable.reply_next_call("getMe", 1_000_000, Reply::unauthorized());
     let first = start(webhook_config(&db, &unreachable)).await;
     let chat = 5150;
     let (update_id, update) = says(&unreachable, chat, "/start");
