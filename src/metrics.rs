@@ -83,8 +83,20 @@ fn float_gauge(name: &str, help: &str) -> Gauge {
 }
 
 impl Metrics {
+    /// Metrics without an `instance` label (unit tests, tools).
     pub fn new() -> Self {
-        let registry = Registry::new();
+        Self::for_instance(None)
+    }
+
+    /// Metrics whose every sample carries `instance="<name>"` (a const
+    /// label of the registry): the replica's `INSTANCE_NAME`, so the series
+    /// of several replicas stay apart wherever they are collected. `None`
+    /// or an empty name: no label.
+    pub fn for_instance(instance: Option<&str>) -> Self {
+        let labels = instance.filter(|name| !name.is_empty()).map(|name| {
+            std::collections::HashMap::from([("instance".to_owned(), name.to_owned())])
+        });
+        let registry = Registry::new_custom(None, labels).expect("a valid instance label");
         let api_response_time = HistogramVec::new(
             HistogramOpts::new("api_response_time_seconds", "Weather API response time")
                 .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
@@ -296,6 +308,37 @@ mod tests {
             "http_request_duration_seconds_bucket",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_instance_name_labels_every_sample() {
+        let m = Metrics::for_instance(Some("replica-2"));
+        m.registered_users.inc();
+        m.leader.set(1);
+        let text = m.render();
+        assert!(
+            text.contains("registered_users_total{instance=\"replica-2\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("leader{instance=\"replica-2\"} 1"), "{text}");
+        let unlabelled = Metrics::for_instance(Some("")).render();
+        assert!(!unlabelled.contains("instance="), "{unlabelled}");
+    }
+
+    /// The SLA manager's registry source finds labelled metrics by name.
+    #[tokio::test]
+    async fn slas_read_a_labelled_registry() {
+        use crate::sla::{JobName, MetricName, MetricSource, Reading, RegistrySource};
+        let m = Metrics::for_instance(Some("replica-2"));
+        m.leader.set(1);
+        m.messages_sent.inc_by(3);
+        let job = JobName::parse("meteobot").unwrap();
+        let src = RegistrySource::new(m.registry().clone(), job.clone());
+        for (name, want) in [("leader", 1.0), ("messages_sent_total", 3.0)] {
+            let metric = MetricName::parse_name(name).unwrap();
+            let got = src.current(&metric, &job).await.unwrap();
+            assert_eq!(got, Reading::Value(want), "{name}");
         }
     }
 }

@@ -96,7 +96,7 @@ impl App {
     /// [`Self::build`] with an injected wall clock (tests).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url).await?;
-        let metrics = Metrics::new();
+        let metrics = Metrics::for_instance(Some(&config.instance_name));
         let provider = build_provider(&config, &metrics)?;
         let sla = SlaService::from_config(&config, store.clone(), &metrics);
         let system_metrics = {

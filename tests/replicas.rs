@@ -263,3 +263,32 @@ async fn one_leader_among_replicas_and_failover_within_two_lease_periods() {
     let (holder, _) = s.store.lease(LEADER).await.unwrap().unwrap();
     assert_eq!(holder, new_leader);
 }
+
+#[tokio::test]
+async fn a_replicas_metrics_carry_its_instance_name_and_it_leads_alone() {
+    let app = support::spawn_app_with(|c| c.instance_name = "replica-7".to_owned()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // Alone on its database, the replica takes the lease at once.
+        if text.contains("leader{instance=\"replica-7\"} 1") {
+            assert!(
+                text.contains("registered_users_total{instance=\"replica-7\"} 0"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never leader:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (holder, _) = app.store.lease(LEADER).await.unwrap().expect("a lease");
+    assert!(holder.starts_with("replica-7-"), "{holder}");
+}

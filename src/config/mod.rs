@@ -380,13 +380,16 @@ impl Config {
     }
 
     /// The documented defaults with the admin port on loopback port 0 (tests
-    /// run side by side) and no bot token: what tests start from.
+    /// run side by side), no bot token and no instance name (metrics without
+    /// an `instance` label): what tests start from.
     pub fn local(database_url: impl Into<String>) -> Self {
         let defaults = Args::parse_without_env(["meteobot"]).expect("Args parses with no flags");
         let defaults = Self::validated(&defaults).expect("the defaults of Args are valid");
         Self {
             database_url: database_url.into(),
             admin_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            // No `instance` label on the metrics tests read.
+            instance_name: String::new(),
             ..defaults
         }
     }

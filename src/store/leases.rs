@@ -282,9 +282,14 @@ pub async fn every_as_leader<F, Fut>(
         .await;
 }
 
-/// A lease holder name: `instance` and a random suffix.
+/// A lease holder name: `instance` (or "meteobot") and a random suffix.
 pub fn holder_name(instance: &str) -> String {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let instance = if instance.is_empty() {
+        "meteobot"
+    } else {
+        instance
+    };
     format!("{instance}-{}", &suffix[..8])
 }
 
