@@ -590,10 +590,12 @@ mod tests {
         assert_eq!(local.telegram_token, None);
         assert_eq!(local.database_url, "sqlite::memory:");
         assert_eq!(local.admin_addr, SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(local.instance_name, "");
         let parsed = Config {
             telegram_token: None,
             database_url: local.database_url.clone(),
             admin_addr: local.admin_addr,
+            instance_name: String::new(),
             ..parsed
         };
         // Every other field, compared through Debug (Config has no PartialEq:
