@@ -315,6 +315,8 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
         clock,
         leader,
     } = w;
+    // The notifier claims outbox rows under the replica's name.
+    let holder = leader.holder().to_owned();
     {
         let (store, forecasts, metrics, wake, clock, leader) = (
             store.clone(),
@@ -382,6 +384,7 @@ fn spawn_workers(supervisor: &Supervisor, tasks: &mut tokio::task::JoinSet<()>, 
                 .with_status(status.clone())
                 .with_pace(pace.clone())
                 .with_clock(Arc::clone(&clock))
+                .with_holder(holder.clone())
                 .run(listener)
             }
         });

@@ -292,3 +292,27 @@ async fn a_replicas_metrics_carry_its_instance_name_and_it_leads_alone() {
     let (holder, _) = app.store.lease(LEADER).await.unwrap().expect("a lease");
     assert!(holder.starts_with("replica-7-"), "{holder}");
 }
+
+#[tokio::test]
+async fn a_migrated_groups_claimed_message_is_resent_at_once() {
+    let s = setup().await;
+    let (group, supergroup) = (-4001, -1_009_001);
+    let t0 = now_ms();
+    s.enqueue(group, "group: hot", t0).await;
+    s.fake.reply_next_to(group, 1, Reply::MigrateTo(supergroup));
+    let mut a = s.notifier("replica-a").await;
+    match a.step_at(t0).await.unwrap() {
+        StepOutcome::Worked(r) => assert_eq!(r.retried, 1, "{r:?}"),
+        other => panic!("expected work, got {other:?}"),
+    }
+    // The claim ended with the move: not held back for the claim lease.
+    let mut b = s.notifier("replica-b").await;
+    match b.step_at(t0 + 1).await.unwrap() {
+        StepOutcome::Worked(r) => assert_eq!(r.sent, 1, "{r:?}"),
+        other => panic!(
+            "expected work, got {other:?} (t0 {t0}): {:?}",
+            s.store.outbox_rows().await.unwrap()
+        ),
+    }
+    assert_eq!(s.fake.texts_to(supergroup), ["group: hot"]);
+}

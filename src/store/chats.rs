@@ -122,14 +122,18 @@ impl Store {
         .execute(&mut *tx)
         .await
         .context("moving a chat's account")?;
-        moved +=
-            sqlx::query("UPDATE outbox SET chat_id = ?2 WHERE chat_id = ?1 AND status = 'pending'")
-                .bind(from)
-                .bind(to)
-                .execute(&mut *tx)
-                .await
-                .context("moving a chat's pending messages")?
-                .rows_affected();
+        // Claims released: the message is resent at the new id at once, by
+        // any replica (the claim of the send that learnt the new id ends).
+        moved += sqlx::query(
+            "UPDATE outbox SET chat_id = ?2, claimed_by = NULL, claimed_until_ms = NULL
+             WHERE chat_id = ?1 AND status = 'pending'",
+        )
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await
+        .context("moving a chat's pending messages")?
+        .rows_affected();
         sqlx::query("UPDATE held_events SET chat_id = ?2 WHERE chat_id = ?1")
             .bind(from)
             .bind(to)
