@@ -316,3 +316,124 @@ async fn a_migrated_groups_claimed_message_is_resent_at_once() {
     }
     assert_eq!(s.fake.texts_to(supergroup), ["group: hot"]);
 }
+
+/// A sample's value in a `/metrics` text (unlabelled: `Config::local`).
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_apps_on_one_file_poll_on_one_and_the_other_takes_over_when_it_dies() {
+    use meteobot::config::Config;
+    use meteobot::secret::Secret;
+    use meteobot::startup::App;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let telegram = FakeTelegram::start().await;
+    let clock = ManualClock::default();
+    // Each replica in a runtime of its own: dropping it ends every task at
+    // once, without a release (kill -9).
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let mut config = Config::local(url.clone());
+        config.telegram_token = Some(Secret::new(support::fake_telegram::TOKEN));
+        config.telegram_api_url = Some(telegram.url());
+        config.poll_interval = Duration::from_millis(100);
+        let closed = reqwest::Url::parse("http://127.0.0.1:9").unwrap();
+        config.open_meteo_api_url = closed.clone();
+        config.open_meteo_geocoding_url = closed;
+        config.jwt_secret = Some(Secret::new(support::JWT_SECRET));
+        let clock: SharedClock = Arc::new(clock.clone());
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let app = App::build_with_clock(config, clock).await.unwrap();
+                addr_tx.send(app.local_addr()).unwrap();
+                tokio::spawn(app.run_until(std::future::pending()));
+                let _ = kill_rx.await;
+            });
+            rt.shutdown_background();
+        });
+        let addr = addr_rx.await.unwrap();
+        apps.push((addr, (kill_tx, thread)));
+    }
+    // Exactly one leads, and only it polls.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let leader = loop {
+        let mut leading = Vec::new();
+        for (i, (addr, _)) in apps.iter().enumerate() {
+            let text = scrape(*addr).await;
+            if sample(&text, "leader") == Some(1.0)
+                && sample(&text, "poll_cycle_duration_seconds_count").unwrap_or(0.0) >= 2.0
+            {
+                leading.push(i);
+            }
+        }
+        assert!(leading.len() <= 1, "two leaders");
+        if let Some(i) = leading.pop() {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "no leader polls");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let other = 1 - leader;
+    let text = scrape(apps[other].0).await;
+    assert_eq!(sample(&text, "leader"), Some(0.0));
+    assert_eq!(
+        sample(&text, "poll_cycle_duration_seconds_count"),
+        Some(0.0),
+        "the follower does not poll"
+    );
+    // Readiness: the follower's workers beat while they wait.
+    let ready = reqwest::get(format!("http://{}/readyz", apps[other].0))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
+
+    // The leader dies without releasing its lease (its tasks are dropped).
+    let (_, (kill, thread)) = apps.remove(leader);
+    kill.send(()).unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    let addr = apps[0].0;
+    // Within the lease nothing changes...
+    clock.advance(Duration::from_secs(20));
+    let text = scrape(addr).await;
+    assert_eq!(sample(&text, "leader"), Some(0.0));
+    // ...after it (under two periods) the other takes over and polls.
+    clock.advance(Duration::from_secs(11));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = scrape(addr).await;
+        if sample(&text, "leader") == Some(1.0)
+            && sample(&text, "poll_cycle_duration_seconds_count").unwrap_or(0.0) >= 1.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no takeover:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, (kill, thread)) = apps.remove(0);
+    kill.send(()).unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
