@@ -33,35 +33,13 @@ pub async fn handle(
         }
         Some(Button::Delete(id)) => Some(match list::removal(&r, id, &ctx).await {
             Ok(text) => text,
-            Err(e) => {
-                tracing::error!(
-                    chat_id = r.chat.0,
-                    error = format!("{e:#}"),
-                    "unsubscribe failed"
-                );
-                if crate::store::is_unavailable(&e) {
-                    r.t().could_not_save.to_owned()
-                } else {
-                    r.t().internal_error.to_owned()
-                }
-            }
+            Err(e) => r.failure(&e, "unsubscribe failed").to_owned(),
         }),
         Some(Button::Setting(setting)) => {
             let message = q.message.as_ref().map(|m| m.id());
             Some(match settings::press(&r, setting, message, &ctx).await {
                 Ok(text) => text,
-                Err(e) => {
-                    tracing::error!(
-                        chat_id = r.chat.0,
-                        error = format!("{e:#}"),
-                        "setting failed"
-                    );
-                    if crate::store::is_unavailable(&e) {
-                        r.t().could_not_save.to_owned()
-                    } else {
-                        r.t().internal_error.to_owned()
-                    }
-                }
+                Err(e) => r.failure(&e, "setting failed").to_owned(),
             })
         }
         None => Some(r.t().expired_choice.to_owned()),

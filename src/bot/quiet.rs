@@ -208,14 +208,7 @@ pub async fn snooze_button(r: &Replier, id: i64, minutes: Option<u32>, ctx: &Bot
     {
         Ok(0) => fill(t(r).snooze_not_yours, &[&id.to_string()]),
         Ok(_) => fill(t(r).snoozed_one, &[&id.to_string(), &when(zone, until)]),
-        Err(e) => {
-            tracing::error!(
-                chat_id = r.chat.0,
-                error = format!("{e:#}"),
-                "snooze failed"
-            );
-            r.t().could_not_save.to_owned()
-        }
+        Err(e) => r.failure(&e, "snooze failed").to_owned(),
     }
 }
 

@@ -55,18 +55,21 @@ impl Replier {
 
     /// Logs `err` (with the chat id) and tells the user it was our fault.
     pub async fn internal(&self, err: anyhow::Error) -> ResponseResult<()> {
-        tracing::error!(
-            chat_id = self.chat.0,
-            error = format!("{err:#}"),
-            "bot handler failed"
-        );
-        let answer = if crate::store::is_unavailable(&err) {
+        let answer = self.failure(&err, "bot handler failed");
+        self.say(answer).await?;
+        Ok(())
+    }
+
+    /// Logs `err` (`what` failed, with the chat id) and returns what to tell
+    /// the user: "could not save, nothing changed" when the store could not
+    /// serve, else our fault.
+    pub fn failure(&self, err: &anyhow::Error, what: &str) -> &'static str {
+        tracing::error!(chat_id = self.chat.0, error = format!("{err:#}"), "{what}");
+        if crate::store::is_unavailable(err) {
             self.t().could_not_save
         } else {
             self.t().internal_error
-        };
-        self.say(answer).await?;
-        Ok(())
+        }
     }
 }
 
