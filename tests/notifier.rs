@@ -12,6 +12,7 @@ use meteobot::metrics::Metrics;
 use meteobot::notifier::{Limits, Notifier, StepOutcome, StepReport};
 use meteobot::shutdown;
 use meteobot::store::{NewMessage, NewSubscription, OutboxRow, Store, now_ms};
+use support::drain::drain;
 use support::fake_telegram::{FakeTelegram, Reply, TOKEN};
 use tempfile::TempDir;
 use tokio::sync::Notify;
@@ -81,31 +82,6 @@ impl Setup {
     }
 }
 
-/// Steps until nothing is pending, sleeping while idle like `run` would.
-async fn drain(notifier: &mut Notifier) -> StepReport {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut total = StepReport::default();
-    loop {
-        assert!(Instant::now() < deadline, "the outbox did not drain");
-        match notifier.step().await.expect("step") {
-            StepOutcome::Worked(r) => {
-                total.sent += r.sent;
-                total.retried += r.retried;
-                total.failed += r.failed;
-                total.stopped += r.stopped;
-            }
-            StepOutcome::Idle { next_due_ms: None } => return total,
-            StepOutcome::Idle {
-                next_due_ms: Some(due),
-            } => {
-                let wait = (due - now_ms()).clamp(1, 1000);
-                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-            }
-            StepOutcome::TokenRejected => panic!("the bot token was rejected"),
-        }
-    }
-}
-
 fn worked(outcome: StepOutcome) -> StepReport {
     match outcome {
         StepOutcome::Worked(report) => report,
@@ -124,7 +100,7 @@ async fn rows_pending_at_start_are_delivered_once_in_chat_order() {
     }
     let mut notifier = s.notifier();
 
-    let report = drain(&mut notifier).await;
+    let report = drain(&mut notifier, Duration::from_millis(1000)).await;
 
     assert_eq!(report.sent, 5);
     assert_eq!(s.fake.texts_to(1001), ["a1", "a2", "a3"]);
@@ -179,7 +155,7 @@ async fn a_flood_wait_holds_every_send_until_retry_after() {
     ));
     assert!(s.fake.received().is_empty());
 
-    let report = drain(&mut notifier).await;
+    let report = drain(&mut notifier, Duration::from_millis(1000)).await;
 
     assert_eq!(report.sent, 2);
     let refused_at = s.fake.requests()[0].at;
@@ -221,7 +197,7 @@ async fn an_unreachable_chat_is_stopped_and_its_subscriptions_paused() {
         s.fake.reply_next_to(2001, 1, reply);
         let mut notifier = s.notifier();
 
-        let report = drain(&mut notifier).await;
+        let report = drain(&mut notifier, Duration::from_millis(1000)).await;
 
         assert_eq!((report.stopped, report.sent), (1, 1), "{says}");
         assert_eq!(s.fake.requests_to(2001).len(), 1, "nothing more sent to it");
@@ -273,7 +249,7 @@ async fn a_server_error_is_retried_then_delivered_in_order() {
     );
     assert!(s.fake.received().is_empty());
 
-    let report = drain(&mut notifier).await;
+    let report = drain(&mut notifier, Duration::from_millis(1000)).await;
 
     assert_eq!(report.sent, 2);
     assert_eq!(s.fake.texts_to(3001), ["c1", "c2"], "c2 never overtakes c1");
@@ -291,7 +267,7 @@ async fn a_refused_message_fails_and_the_chat_goes_on() {
     s.fake.reply_next_to(4001, 1, Reply::too_long());
     let mut notifier = s.notifier();
 
-    let report = drain(&mut notifier).await;
+    let report = drain(&mut notifier, Duration::from_millis(1000)).await;
 
     assert_eq!((report.failed, report.sent), (1, 1));
     let row = s.row("too long").await;

@@ -11,12 +11,16 @@ use std::time::Duration;
 
 use meteobot::clock::{Clock, ManualClock, SharedClock};
 use meteobot::metrics::Metrics;
-use meteobot::notifier::{Limits, Notifier, StepOutcome, StepReport};
+use meteobot::notifier::{Limits, Notifier, StepOutcome};
 use meteobot::store::{LEADER, Leader, NewMessage, Store, now_ms};
+use support::drain::drain;
 use support::fake_telegram::{FakeTelegram, Reply};
 use tempfile::TempDir;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// Two notifiers share the rows: look again soon when idle.
+const PAUSE: Duration = Duration::from_millis(50);
 
 struct Setup {
     url: String,
@@ -77,31 +81,6 @@ impl Setup {
     }
 }
 
-/// Steps until nothing is pending, sleeping while idle like `run` would.
-async fn drain(notifier: &mut Notifier) -> StepReport {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut total = StepReport::default();
-    loop {
-        assert!(Instant::now() < deadline, "the outbox did not drain");
-        match notifier.step().await.expect("step") {
-            StepOutcome::Worked(r) => {
-                total.sent += r.sent;
-                total.retried += r.retried;
-                total.failed += r.failed;
-                total.stopped += r.stopped;
-            }
-            StepOutcome::Idle { next_due_ms: None } => return total,
-            StepOutcome::Idle {
-                next_due_ms: Some(due),
-            } => {
-                let wait = (due - now_ms()).clamp(1, 50);
-                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-            }
-            StepOutcome::TokenRejected => panic!("the bot token was rejected"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn two_notifiers_send_200_messages_to_100_chats_exactly_once_in_order() {
     let s = setup().await;
@@ -112,7 +91,7 @@ async fn two_notifiers_send_200_messages_to_100_chats_exactly_once_in_order() {
     }
     let mut a = s.notifier("replica-a").await;
     let mut b = s.notifier("replica-b").await;
-    let (ra, rb) = tokio::join!(drain(&mut a), drain(&mut b));
+    let (ra, rb) = tokio::join!(drain(&mut a, PAUSE), drain(&mut b, PAUSE));
     assert_eq!(ra.sent + rb.sent, 200, "a: {ra:?}, b: {rb:?}");
     assert_eq!(ra.retried + rb.retried + ra.failed + rb.failed, 0);
 

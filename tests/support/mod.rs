@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different part of this module
 
 pub mod bot;
+pub mod drain;
 pub mod e2e;
 pub mod fake_telegram;
 pub mod fake_weather;
