@@ -14,7 +14,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use meteobot::alerts::Poller;
@@ -22,7 +22,7 @@ use meteobot::domain::{ChatId, ChatZone, QuietHours};
 use meteobot::store::OutboxRow;
 use serde_json::Value;
 use support::TestApp;
-use support::e2e::{BotApp, HOUR, WAIT, bot_app, own_poller};
+use support::e2e::{BotApp, HOUR, bot_app, eventually, own_poller};
 use support::fake_telegram::{FakeTelegram, Request};
 use support::fake_weather::{FakeForecast, SeriesScript};
 
@@ -112,18 +112,11 @@ impl Rig {
     async fn say(&self, chat: i64, text: &str) -> String {
         let before = self.telegram.texts_to(chat).len();
         self.telegram.user_says(chat, text);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let texts = self.telegram.texts_to(chat);
-            if texts.len() > before {
-                return texts[before].clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chat {chat}: no answer to {text:?} within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("chat {chat}: an answer to {text:?}");
+        eventually(&what, async || {
+            self.telegram.texts_to(chat).get(before).cloned()
+        })
+        .await
     }
 
     /// `/subscribe Rome 5 30 no no` in `chat`; the new subscription's id.
@@ -155,23 +148,15 @@ impl Rig {
     /// The accepted `sendMessage` request that delivered `text` to `chat`,
     /// waiting (bounded) for the notifier to send it.
     async fn delivery(&self, chat: i64, text: &str) -> Request {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let found = self.telegram.requests_to(chat).into_iter().find(|r| {
+        let what = format!("chat {chat}: {text:?} sent");
+        eventually(&what, async || {
+            self.telegram.requests_to(chat).into_iter().find(|r| {
                 r.method.eq_ignore_ascii_case("sendMessage")
                     && r.status == 200
                     && r.params.get("text").and_then(Value::as_str) == Some(text)
-            });
-            if let Some(request) = found {
-                return request;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chat {chat}: {text:?} not sent within {WAIT:?}; so far: {:#?}",
-                self.telegram.texts_to(chat)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            })
+        })
+        .await
     }
 
     /// The id Telegram gave the message `text` in `chat`.
@@ -204,23 +189,16 @@ impl Rig {
 
     /// Waits (bounded) for the answer to callback query `id`; its params.
     async fn callback_answer(&self, id: &str) -> serde_json::Map<String, Value> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let answer = self
-                .telegram
+        let what = format!("the answer to the press {id}");
+        let answer = eventually(&what, async || {
+            self.telegram
                 .calls("answerCallbackQuery")
                 .into_iter()
-                .find(|r| r.params.get("callback_query_id").and_then(Value::as_str) == Some(id));
-            if let Some(answer) = answer {
-                assert_eq!(answer.status, 200, "{answer:?}");
-                return answer.params;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the press {id} was not answered within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+                .find(|r| r.params.get("callback_query_id").and_then(Value::as_str) == Some(id))
+        })
+        .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.params
     }
 }
 

@@ -91,8 +91,20 @@ pub fn own_poller(app: &TestApp, refresh: Duration, remind_every: Duration) -> P
 
 /// Waits (bounded) until `cond` holds; `what` names it in the panic.
 pub async fn wait_for(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    eventually(what, async || cond().await.then_some(())).await
+}
+
+/// Waits (bounded by [`WAIT`]) for something expected from another task —
+/// the app's notifier, its dispatcher — and returns it. The one polling
+/// pause of the end-to-end tests: those apps run on the wall clock, so only
+/// positive outcomes are waited for; "nothing happened" is read from the
+/// store right after an explicit step, never inferred from a pause.
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;
-    while !cond().await {
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
