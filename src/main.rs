@@ -44,6 +44,19 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
+        // Like a configuration error: nothing was started, and a supervisor
+        // (systemd, Kubernetes) restarts the process with its own backoff.
+        Err(e)
+            if e.chain()
+                .any(|cause| cause.is::<meteobot::store::Unreachable>()) =>
+        {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "meteobot cannot open its database"
+            );
+            eprintln!("meteobot: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "meteobot failed");
             eprintln!("meteobot: {e:#}");

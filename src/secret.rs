@@ -2,8 +2,9 @@
 //!
 //! A `Secret` can only be read on purpose (`expose`), so it never slips into a
 //! `Debug`/`Display` of a config or an error. `redact_url` scrubs the places where
-//! upstream URLs carry credentials: OpenWeatherMap's `appid` query parameter and
-//! the Bot API's `/bot<token>/` path segment.
+//! upstream URLs carry credentials: OpenWeatherMap's `appid` query parameter,
+//! the Bot API's `/bot<token>/` path segment and the password of a
+//! `scheme://user:password@host` URL (`DATABASE_URL`).
 
 use std::fmt;
 
@@ -36,11 +37,11 @@ impl fmt::Display for Secret {
 /// Query parameters whose values are credentials.
 const SECRET_PARAMS: &[&str] = &["appid", "api_key", "apikey", "key", "token", "access_token"];
 
-/// Replaces credentials in a URL-bearing text with `***`: secret query values
-/// and a Telegram `/bot<token>` path segment. Works on any text (an error
-/// message that embeds a URL), not only on a bare URL.
+/// Replaces credentials in a URL-bearing text with `***`: secret query values,
+/// a Telegram `/bot<token>` path segment and a URL's password. Works on any
+/// text (an error message that embeds a URL), not only on a bare URL.
 pub fn redact_url(text: &str) -> String {
-    let mut out = redact_bot_path(text);
+    let mut out = redact_bot_path(&redact_password(text));
     for param in SECRET_PARAMS {
         out = redact_param(&out, param);
     }
@@ -56,13 +57,46 @@ fn redact_bot_path(text: &str) -> String {
         let end = tail
             .find(|c: char| c == '/' || c == '?' || c.is_whitespace() || c == '"' || c == ')')
             .unwrap_or(tail.len());
-        // Only a token-shaped segment (digits ':' …) is a secret; `/bots` etc. stay.
-        if tail[..end].contains(':') {
+        // Only a token-shaped segment (digits ':' …) is a secret; `/bots`,
+        // `//bot:pw@host` (a user named bot) etc. stay.
+        let segment = &tail[..end];
+        let token_shaped = segment
+            .split_once(':')
+            .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+        if token_shaped {
             out.push_str("***");
         } else {
             out.push_str(&tail[..end]);
         }
         rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `scheme://user:password@host` → `scheme://user:***@host`, wherever such a
+/// URL appears in `text`. The user info ends at the authority's last `@` (a
+/// password may itself contain `@` or `:` unescaped).
+fn redact_password(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let token_end = tail
+            .find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == ')')
+            .unwrap_or(tail.len());
+        let token = &tail[..token_end];
+        let authority = &token[..token.find(['/', '?', '#']).unwrap_or(token.len())];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&token[..colon]);
+                out.push_str(":***");
+                out.push_str(&token[at..]);
+            }
+            _ => out.push_str(token),
+        }
+        rest = &tail[token_end..];
     }
     out.push_str(rest);
     out
@@ -116,6 +150,28 @@ mod tests {
             redact_url("http://x/geo?appid=abc"),
             "http://x/geo?appid=***"
         );
+    }
+
+    #[test]
+    fn redacts_a_urls_password() {
+        assert_eq!(
+            redact_url("postgres://bot:s3cr:et@db:5432/meteobot?sslmode=require"),
+            "postgres://bot:***@db:5432/meteobot?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("cannot open 'postgresql://u:p@ss@h/db': refused"),
+            "cannot open 'postgresql://u:***@h/db': refused"
+        );
+        // No password, or no user info: unchanged.
+        for text in [
+            "postgres://bot@db/meteobot",
+            "postgres://db:5432/meteobot",
+            "sqlite:m.db",
+            "http://h:8080/p",
+            "http://h:8080/p@x",
+        ] {
+            assert_eq!(redact_url(text), text);
+        }
     }
 
     #[test]

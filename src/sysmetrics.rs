@@ -18,7 +18,7 @@ use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, Sys
 
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
-use crate::store::Store;
+use crate::store::{EngineKind, Store};
 
 /// How often the gauges are refreshed: Prometheus scrapes every 15 s, so a
 /// faster refresh would never be seen and a slower one would repeat values.
@@ -91,9 +91,12 @@ impl SystemMetrics {
             self.metrics.memory_usage.set(memory);
         }
         let disk_bytes = files_size(&self.database_files);
-        self.metrics
-            .disk_space_used
-            .set(i64::try_from(disk_bytes).unwrap_or(i64::MAX));
+        // PostgreSQL's size is read by `refresh_database_size`.
+        if self.store.engine() == EngineKind::Sqlite {
+            self.metrics
+                .disk_space_used
+                .set(i64::try_from(disk_bytes).unwrap_or(i64::MAX));
+        }
         // The store counts since it connected; the counter only learns the
         // difference, so it never goes backwards.
         let acquired = self.store.connection_acquisitions();
@@ -106,6 +109,17 @@ impl SystemMetrics {
             disk_bytes,
             new_acquisitions,
         }
+    }
+
+    /// On PostgreSQL, `disk_space_used` is the database's size as the server
+    /// counts it (`pg_database_size`): its files are not on this machine.
+    /// Returns the size set, `None` on SQLite.
+    pub async fn refresh_database_size(&self) -> anyhow::Result<Option<i64>> {
+        let size = self.store.database_size().await?;
+        if let Some(bytes) = size {
+            self.metrics.disk_space_used.set(bytes);
+        }
+        Ok(size)
     }
 
     /// Refreshes at start (so the first scrape sees real values), then every
@@ -129,6 +143,9 @@ impl SystemMetrics {
                 Ok((this, sample)) => {
                     self = this;
                     tracing::trace!(?sample, "system metrics refreshed");
+                    if let Err(e) = self.refresh_database_size().await {
+                        tracing::warn!(error = format!("{e:#}"), "cannot read the database size");
+                    }
                 }
                 Err(e) => {
                     // Only a panic in sysinfo gets here; the sampler is gone.
@@ -173,6 +190,9 @@ fn process_usage(system: &mut System, pid: Pid, cpus: f64) -> (Option<f64>, Opti
 /// Parsed like sqlx does (`sqlite:path`, `sqlite://path`, `?mode=…`), so the
 /// path is the one the store opened, percent-decoding included.
 pub fn database_files(database_url: &str) -> Vec<PathBuf> {
+    if !database_url.starts_with("sqlite:") {
+        return Vec::new(); // PostgreSQL: see `refresh_database_size`
+    }
     let rest = database_url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
@@ -208,7 +228,7 @@ fn file_size(path: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{temp_sqlite_store, temp_store};
 
     fn names(url: &str) -> Vec<String> {
         database_files(url)
@@ -243,6 +263,25 @@ mod tests {
         }
     }
 
+    /// The database's own size on PostgreSQL (run by the suite's pass with
+    /// `METEOBOT_TEST_POSTGRES`); on SQLite there is none to read.
+    #[tokio::test]
+    async fn the_database_size_comes_from_the_engine() {
+        let (store, _dir) = temp_store().await;
+        let metrics = Metrics::new();
+        let sys = SystemMetrics::new(store.clone(), "postgres://elsewhere/db", metrics.clone());
+        let size = sys.refresh_database_size().await.expect("size");
+        match store.engine() {
+            EngineKind::Sqlite => assert_eq!(size, None),
+            EngineKind::Postgres => {
+                let bytes = size.expect("PostgreSQL has a size");
+                assert!(bytes > 1_000_000, "{bytes}"); // an empty database is ~7 MB
+                assert_eq!(metrics.disk_space_used.get(), bytes);
+            }
+        }
+        assert!(database_files("postgres://u:p@h/db").is_empty());
+    }
+
     #[tokio::test]
     async fn in_memory_store_reports_zero_disk() {
         let store = Store::connect("sqlite::memory:").await.expect("store");
@@ -252,7 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn values_are_plausible_and_follow_the_database() {
-        let (store, dir) = temp_store().await;
+        let (store, dir) = temp_sqlite_store().await;
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
         let metrics = Metrics::new();
         let mut sys = SystemMetrics::new(store.clone(), &url, metrics.clone());

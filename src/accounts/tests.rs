@@ -145,7 +145,9 @@ async fn a_reused_user_id_does_not_inherit_tokens() {
     let (ada, token) = acc.register("ada", "secret1", "42").await.unwrap();
     assert!(acc.store.delete_user(ada.id).await.unwrap());
     let (bob, bob_token) = acc.register("bob", "secret2", "43").await.unwrap();
-    assert_eq!(bob.id, ada.id, "SQLite hands the id out again");
+    if acc.store.engine() == crate::store::EngineKind::Sqlite {
+        assert_eq!(bob.id, ada.id, "SQLite hands the id out again");
+    }
     assert!(matches!(
         acc.authenticate(&token).await,
         Err(AccountError::BadToken)

@@ -157,7 +157,7 @@ fn quiet_hours(w: &Watched) -> Option<QuietHours> {
     (start != end).then_some(QuietHours {
         start,
         end,
-        mode: if w.quiet_hold == Some(1) {
+        mode: if w.quiet_hold == Some(true) {
             QuietMode::Hold
         } else {
             QuietMode::Silent

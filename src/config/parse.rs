@@ -188,16 +188,11 @@ pub(super) fn optional_url(
     non_empty(raw).map(|r| url(variable, &r)).transpose()
 }
 
+/// `sqlite:…` or `postgres://…`; the message never shows a password.
 pub(super) fn database_url(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
     let raw = raw.trim();
-    if raw.starts_with("sqlite:") {
-        Ok(raw.to_owned())
-    } else {
-        Err(bad(
-            variable,
-            format!("'{raw}' is not a sqlite: URL (e.g. sqlite:meteobot.db)"),
-        ))
-    }
+    crate::store::EngineKind::of_url(raw).map_err(|e| bad(variable, format!("{e:#}")))?;
+    Ok(raw.to_owned())
 }
 
 /// An IP and a port; whether it may be public is checked with the admin token.

@@ -411,12 +411,22 @@ fn chat_ids_and_urls_are_checked() {
             .variable,
         "PROMETHEUS_URL"
     );
-    assert_eq!(
-        config(&["--database-url", "mysql://x"])
-            .unwrap_err()
-            .variable,
-        "DATABASE_URL"
+    let other = config(&["--database-url", "mysql://bot:hunter2@db/x"]).unwrap_err();
+    assert_eq!(other.variable, "DATABASE_URL");
+    let message = other.to_string();
+    assert!(message.contains("postgres://"), "{message}");
+    assert!(
+        !message.contains("hunter2"),
+        "the password leaked: {message}"
     );
+    for url in [
+        "sqlite:m.db",
+        "postgres://bot:pw@db:5432/meteobot",
+        "postgresql://db/meteobot?sslmode=require",
+    ] {
+        let c = config(&["--database-url", url]).unwrap();
+        assert_eq!(c.database_url, url);
+    }
     assert_eq!(
         config(&["--jwt-secret", "short"]).unwrap_err().variable,
         "JWT_SECRET"

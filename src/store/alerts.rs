@@ -4,7 +4,7 @@
 //! multi-row statements.
 
 use anyhow::Context;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{NewMessage, Store};
 
@@ -31,7 +31,7 @@ pub struct Watched {
     pub timezone: Option<String>,
     pub quiet_start: Option<i64>,
     pub quiet_end: Option<i64>,
-    pub quiet_hold: Option<i64>,
+    pub quiet_hold: Option<bool>,
     /// Nothing is told before this (unix s).
     pub snoozed_until: Option<i64>,
 }
@@ -78,131 +78,147 @@ const MESSAGE_BATCH: usize = 4000;
 
 impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
-        sqlx::query_as::<_, Watched>(
-            "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, Watched>(
+                "SELECT s.id, s.chat_id, s.latitude, s.longitude, s.t_min, s.t_max, s.rain, s.snow,
                     s.ahead_s, s.city, s.country, c.language, c.units, c.timezone,
                     c.quiet_start, c.quiet_end, c.quiet_hold, s.snoozed_until
              FROM subscriptions s
              LEFT JOIN chats c ON c.chat_id = s.chat_id
-             WHERE s.active = 1 AND (c.active IS NULL OR c.active = 1)",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("reading watched subscriptions")
+             WHERE s.active = TRUE AND (c.active IS NULL OR c.active = TRUE)",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading watched subscriptions")
+        })
     }
 
     /// Every episode in progress or announced.
     pub async fn alert_episodes(&self) -> anyhow::Result<Vec<EpisodeRow>> {
-        sqlx::query_as::<_, EpisodeRow>(
-            "SELECT subscription_id, condition, since, last_notified_at, heads_up_start
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, EpisodeRow>(
+                "SELECT subscription_id, condition, since, last_notified_at, heads_up_start
              FROM alert_episodes",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("reading alert episodes")
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading alert episodes")
+        })
     }
 
     /// Bumped by every change to subscriptions or chats (triggers).
     pub async fn watch_generation(&self) -> anyhow::Result<i64> {
-        sqlx::query_scalar("SELECT value FROM watch_generation WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .context("reading the watch generation")
+        with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT value FROM watch_generation WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .context("reading the watch generation")
+        })
     }
 
     /// Writes every episode change and every message atomically; returns the
     /// number of SQL statements used. Changes for subscriptions deleted in
     /// the meantime are dropped (the user unsubscribed: nothing to say).
     pub async fn apply_alert_changes(&self, write: &AlertWrite<'_>) -> anyhow::Result<usize> {
-        let AlertWrite {
-            changes,
-            messages,
-            held,
-            woke,
-            zones,
-            now_ms,
-        } = *write;
-        if changes.is_empty()
-            && messages.is_empty()
-            && held.is_empty()
-            && woke.is_empty()
-            && zones.is_empty()
-        {
-            return Ok(0);
-        }
-        let now = now_ms / 1000;
-        let upserts: Vec<&EpisodeRow> = changes.iter().filter_map(|c| c.row.as_ref()).collect();
-        let deletes: Vec<&EpisodeChange> = changes.iter().filter(|c| c.row.is_none()).collect();
-        let mut statements = 0;
-        let mut tx = self.write_tx().await.context("alert changes: begin")?;
-        for chunk in upserts.chunks(BATCH) {
-            upsert_episodes(chunk, now)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .context("writing alert episodes")?;
-            statements += 1;
-        }
-        for chunk in deletes.chunks(BATCH) {
-            delete_episodes(chunk)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .context("deleting alert episodes")?;
-            statements += 1;
-        }
-        for chunk in messages.chunks(MESSAGE_BATCH) {
-            insert_messages(chunk, now_ms)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .context("writing outbox rows")?;
-            statements += 1;
-        }
-        for chunk in held.chunks(MESSAGE_BATCH) {
-            super::held::insert_held(chunk)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .context("holding happenings")?;
-            statements += 1;
-        }
-        for chunk in woke.chunks(BATCH) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "UPDATE subscriptions SET snoozed_until = NULL WHERE snoozed_until <= ",
-            );
-            q.push_bind(now).push(" AND id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
+        with_pool!(self, |pool| {
+            let AlertWrite {
+                changes,
+                messages,
+                held,
+                woke,
+                zones,
+                now_ms,
+            } = *write;
+            if changes.is_empty()
+                && messages.is_empty()
+                && held.is_empty()
+                && woke.is_empty()
+                && zones.is_empty()
+            {
+                return Ok(0);
             }
-            q.push(")");
-            q.build()
+            let now = now_ms / 1000;
+            let upserts: Vec<&EpisodeRow> = changes.iter().filter_map(|c| c.row.as_ref()).collect();
+            let deletes: Vec<&EpisodeChange> = changes.iter().filter(|c| c.row.is_none()).collect();
+            let mut statements = 0;
+            let mut tx = pool.begin_write().await.context("alert changes: begin")?;
+            for chunk in upserts.chunks(BATCH) {
+                upsert_episodes(chunk, now)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing alert episodes")?;
+                statements += 1;
+            }
+            for chunk in deletes.chunks(BATCH) {
+                delete_episodes(chunk)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("deleting alert episodes")?;
+                statements += 1;
+            }
+            for chunk in messages.chunks(MESSAGE_BATCH) {
+                insert_messages(chunk, now_ms)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing outbox rows")?;
+                statements += 1;
+            }
+            for chunk in held.chunks(MESSAGE_BATCH) {
+                super::held::insert_held(chunk)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("holding happenings")?;
+                statements += 1;
+            }
+            for chunk in woke.chunks(BATCH) {
+                let mut q = QueryBuilder::new(
+                    "UPDATE subscriptions SET snoozed_until = NULL WHERE snoozed_until <= ",
+                );
+                q.push_bind(now).push(" AND id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("ending snoozes")?;
+                statements += 1;
+            }
+            for (chat, zone) in zones {
+                sqlx::query(
+                    "INSERT INTO chats (chat_id, timezone, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (chat_id) DO UPDATE SET timezone = $2, updated_at = $3
+                 WHERE chats.timezone IS NULL",
+                )
+                .bind(chat)
+                .bind(zone)
+                .bind(now)
                 .execute(&mut *tx)
                 .await
-                .context("ending snoozes")?;
-            statements += 1;
-        }
-        for (chat, zone) in zones {
-            sqlx::query(
-                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3
-                 WHERE chats.timezone IS NULL",
-            )
-            .bind(chat)
-            .bind(zone)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .context("adopting a place's time zone")?;
-            statements += 1;
-        }
-        tx.commit().await.context("alert changes: commit")?;
-        Ok(statements)
+                .context("adopting a place's time zone")?;
+                statements += 1;
+            }
+            tx.commit().await.context("alert changes: commit")?;
+            Ok(statements)
+        })
     }
 }
 
-fn upsert_episodes<'a>(chunk: &[&'a EpisodeRow], now: i64) -> QueryBuilder<'a, Sqlite> {
+fn upsert_episodes<'a, DB>(chunk: &[&'a EpisodeRow], now: i64) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+{
     let mut q = QueryBuilder::new(
         "INSERT INTO alert_episodes
              (subscription_id, condition, since, last_notified_at, heads_up_start, updated_at)
@@ -217,7 +233,7 @@ fn upsert_episodes<'a>(chunk: &[&'a EpisodeRow], now: i64) -> QueryBuilder<'a, S
             .push_bind(now);
     });
     q.push(
-        ") WHERE column1 IN (SELECT id FROM subscriptions)
+        ") AS v WHERE column1 IN (SELECT id FROM subscriptions)
          ON CONFLICT (subscription_id, condition) DO UPDATE SET since = excluded.since,
              last_notified_at = excluded.last_notified_at,
              heads_up_start = excluded.heads_up_start, updated_at = excluded.updated_at",
@@ -225,7 +241,15 @@ fn upsert_episodes<'a>(chunk: &[&'a EpisodeRow], now: i64) -> QueryBuilder<'a, S
     q
 }
 
-fn delete_episodes<'a>(chunk: &[&'a EpisodeChange]) -> QueryBuilder<'a, Sqlite> {
+fn delete_episodes<'a, DB>(chunk: &[&'a EpisodeChange]) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+{
     let mut q =
         QueryBuilder::new("DELETE FROM alert_episodes WHERE (subscription_id, condition) IN (");
     q.push_values(chunk, |mut row, c| {
@@ -235,10 +259,18 @@ fn delete_episodes<'a>(chunk: &[&'a EpisodeChange]) -> QueryBuilder<'a, Sqlite> 
     q
 }
 
-pub(super) fn insert_messages<'a>(
+pub(super) fn insert_messages<'a, DB>(
     messages: &'a [NewMessage],
     now_ms: i64,
-) -> QueryBuilder<'a, Sqlite> {
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+{
     let mut q = QueryBuilder::new(
         "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key, next_attempt_at_ms,
              created_at_ms, silent, reply_markup)
@@ -257,7 +289,7 @@ pub(super) fn insert_messages<'a>(
             .push_bind(m.reply_markup.as_deref());
     });
     q.push(
-        ") WHERE column2 IS NULL OR column2 IN (SELECT id FROM subscriptions)
+        ") AS v WHERE column2 IS NULL OR column2 IN (SELECT id FROM subscriptions)
          ON CONFLICT (dedup_key) DO NOTHING",
     );
     q

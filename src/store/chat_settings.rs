@@ -31,7 +31,7 @@ pub(crate) struct SettingsRow {
     pub timezone: Option<String>,
     pub quiet_start: Option<i64>,
     pub quiet_end: Option<i64>,
-    pub quiet_hold: i64,
+    pub quiet_hold: bool,
     pub digest_at: Option<i64>,
     pub digest_last_day: Option<String>,
 }
@@ -51,7 +51,7 @@ impl SettingsRow {
             (Some(start), Some(end)) if start != end => Some(QuietHours {
                 start,
                 end,
-                mode: if self.quiet_hold == 1 {
+                mode: if self.quiet_hold {
                     QuietMode::Hold
                 } else {
                     QuietMode::Silent
@@ -81,47 +81,53 @@ pub enum SnoozeTarget {
 impl Store {
     /// The chat's settings (all unset for a chat never seen).
     pub async fn chat_settings(&self, chat_id: i64) -> anyhow::Result<ChatSettings> {
-        let row: Option<SettingsRow> = sqlx::query_as(
-            "SELECT timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day
-             FROM chats WHERE chat_id = ?",
-        )
-        .bind(chat_id)
-        .fetch_optional(&self.pool)
-        .await
-        .context("reading a chat's settings")?;
-        Ok(row.map(|r| r.settings(chat_id)).unwrap_or_default())
+        with_pool!(self, |pool| {
+            let row: Option<SettingsRow> = sqlx::query_as(
+                "SELECT timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day
+             FROM chats WHERE chat_id = $1",
+            )
+            .bind(chat_id)
+            .fetch_optional(pool)
+            .await
+            .context("reading a chat's settings")?;
+            Ok(row.map(|r| r.settings(chat_id)).unwrap_or_default())
+        })
     }
 
     /// `/timezone`: sets the chat's zone.
     pub async fn set_chat_timezone(&self, chat_id: i64, zone: ChatZone) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3",
-        )
-        .bind(chat_id)
-        .bind(zone.name())
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("setting a chat's time zone")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET timezone = $2, updated_at = $3",
+            )
+            .bind(chat_id)
+            .bind(zone.name())
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("setting a chat's time zone")?;
+            Ok(())
+        })
     }
 
     /// The zone of the chat's first subscribed place: set only when the
     /// chat has none yet. `true` when it was set.
     pub async fn adopt_chat_timezone(&self, chat_id: i64, zone: ChatZone) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET timezone = $2, updated_at = $3
              WHERE chats.timezone IS NULL",
-        )
-        .bind(chat_id)
-        .bind(zone.name())
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("adopting a place's time zone")?;
-        Ok(done.rows_affected() == 1)
+            )
+            .bind(chat_id)
+            .bind(zone.name())
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("adopting a place's time zone")?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// `/quiet`: sets or (with `None`) clears the quiet hours.
@@ -130,46 +136,50 @@ impl Store {
         chat_id: i64,
         quiet: Option<QuietHours>,
     ) -> anyhow::Result<()> {
-        let (start, end, hold) = match quiet {
-            Some(q) => (
-                Some(i64::from(q.start.minutes())),
-                Some(i64::from(q.end.minutes())),
-                i64::from(q.mode == QuietMode::Hold),
-            ),
-            None => (None, None, 0),
-        };
-        sqlx::query(
-            "INSERT INTO chats (chat_id, quiet_start, quiet_end, quiet_hold, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (chat_id) DO UPDATE SET quiet_start = ?2, quiet_end = ?3,
-                 quiet_hold = ?4, updated_at = ?5",
-        )
-        .bind(chat_id)
-        .bind(start)
-        .bind(end)
-        .bind(hold)
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("setting a chat's quiet hours")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            let (start, end, hold) = match quiet {
+                Some(q) => (
+                    Some(i64::from(q.start.minutes())),
+                    Some(i64::from(q.end.minutes())),
+                    q.mode == QuietMode::Hold,
+                ),
+                None => (None, None, false),
+            };
+            sqlx::query(
+                "INSERT INTO chats (chat_id, quiet_start, quiet_end, quiet_hold, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (chat_id) DO UPDATE SET quiet_start = $2, quiet_end = $3,
+                 quiet_hold = $4, updated_at = $5",
+            )
+            .bind(chat_id)
+            .bind(start)
+            .bind(end)
+            .bind(hold)
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("setting a chat's quiet hours")?;
+            Ok(())
+        })
     }
 
     /// `/digest`: sets or (with `None`) clears the digest time. The last
     /// sent day is kept, so turning it off and on again the same day sends
     /// no second digest.
     pub async fn set_digest(&self, chat_id: i64, at: Option<LocalTime>) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO chats (chat_id, digest_at, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET digest_at = ?2, updated_at = ?3",
-        )
-        .bind(chat_id)
-        .bind(at.map(|t| i64::from(t.minutes())))
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("setting a chat's digest time")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO chats (chat_id, digest_at, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET digest_at = $2, updated_at = $3",
+            )
+            .bind(chat_id)
+            .bind(at.map(|t| i64::from(t.minutes())))
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("setting a chat's digest time")?;
+            Ok(())
+        })
     }
 
     /// Snoozes (`until` unix s) or wakes (`None`) the chat's subscriptions
@@ -180,24 +190,26 @@ impl Store {
         target: SnoozeTarget,
         until: Option<i64>,
     ) -> anyhow::Result<u64> {
-        let query = match target {
-            SnoozeTarget::One(id) => sqlx::query(
-                "UPDATE subscriptions SET snoozed_until = ?1 WHERE chat_id = ?2 AND id = ?3",
-            )
-            .bind(until)
-            .bind(chat_id)
-            .bind(id),
-            SnoozeTarget::All => {
-                sqlx::query("UPDATE subscriptions SET snoozed_until = ?1 WHERE chat_id = ?2")
-                    .bind(until)
-                    .bind(chat_id)
-            }
-        };
-        let done = query
-            .execute(&self.pool)
-            .await
-            .context("snoozing subscriptions")?;
-        Ok(done.rows_affected())
+        with_pool!(self, |pool| {
+            let query = match target {
+                SnoozeTarget::One(id) => sqlx::query(
+                    "UPDATE subscriptions SET snoozed_until = $1 WHERE chat_id = $2 AND id = $3",
+                )
+                .bind(until)
+                .bind(chat_id)
+                .bind(id),
+                SnoozeTarget::All => {
+                    sqlx::query("UPDATE subscriptions SET snoozed_until = $1 WHERE chat_id = $2")
+                        .bind(until)
+                        .bind(chat_id)
+                }
+            };
+            let done = query
+                .execute(pool)
+                .await
+                .context("snoozing subscriptions")?;
+            Ok(done.rows_affected())
+        })
     }
 }
 

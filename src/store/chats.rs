@@ -16,13 +16,15 @@ pub struct Chat {
 
 impl Store {
     pub async fn chat(&self, chat_id: i64) -> anyhow::Result<Option<Chat>> {
-        sqlx::query_as::<_, Chat>(
-            "SELECT chat_id, language, units, active, inactive_reason FROM chats WHERE chat_id = ?",
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, Chat>(
+            "SELECT chat_id, language, units, active, inactive_reason FROM chats WHERE chat_id = $1",
         )
         .bind(chat_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await
         .context("reading a chat")
+        })
     }
 
     pub async fn set_chat_language(&self, chat_id: i64, language: Language) -> anyhow::Result<()> {
@@ -43,22 +45,24 @@ impl Store {
         which: Preference,
         code: &str,
     ) -> anyhow::Result<()> {
-        let column = match which {
-            Preference::Language => "language",
-            Preference::Units => "units",
-        };
-        let sql = format!(
-            "INSERT INTO chats (chat_id, {column}, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET {column} = ?2, updated_at = ?3"
-        );
-        sqlx::query(&sql)
-            .bind(chat_id)
-            .bind(code)
-            .bind(now_unix())
-            .execute(&self.pool)
-            .await
-            .with_context(|| format!("setting a chat's {column}"))?;
-        Ok(())
+        with_pool!(self, |pool| {
+            let column = match which {
+                Preference::Language => "language",
+                Preference::Units => "units",
+            };
+            let sql = format!(
+                "INSERT INTO chats (chat_id, {column}, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET {column} = $2, updated_at = $3"
+            );
+            sqlx::query(&sql)
+                .bind(chat_id)
+                .bind(code)
+                .bind(now_unix())
+                .execute(pool)
+                .await
+                .with_context(|| format!("setting a chat's {column}"))?;
+            Ok(())
+        })
     }
 }
 
@@ -70,83 +74,97 @@ impl Store {
     /// (same unique key) is kept once; the old chat's dialogue is dropped.
     /// Returns `false` when there was nothing to move (already moved).
     pub async fn migrate_chat(&self, from: i64, to: i64) -> anyhow::Result<bool> {
-        if from == to {
-            return Ok(false);
-        }
-        let mut tx = self.write_tx().await.context("migrate chat: begin")?;
-        let mut moved = 0;
-        moved += sqlx::query(
-            "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at,
+        with_pool!(self, |pool| {
+            if from == to {
+                return Ok(false);
+            }
+            let mut tx = pool.begin_write().await.context("migrate chat: begin")?;
+            let mut moved = 0;
+            moved += sqlx::query(
+                "INSERT INTO chats (chat_id, language, units, active, inactive_reason, updated_at,
                  timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day)
-             SELECT ?2, language, units, 1, NULL, ?3,
+             SELECT $2, language, units, TRUE, NULL, $3,
                  timezone, quiet_start, quiet_end, quiet_hold, digest_at, digest_last_day
-             FROM chats WHERE chat_id = ?1
+             FROM chats WHERE chat_id = $1
              ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language,
-                 units = excluded.units, active = 1, inactive_reason = NULL,
+                 units = excluded.units, active = TRUE, inactive_reason = NULL,
                  updated_at = excluded.updated_at, timezone = excluded.timezone,
                  quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
                  quiet_hold = excluded.quiet_hold, digest_at = excluded.digest_at,
                  digest_last_day = excluded.digest_last_day",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(now_unix())
-        .execute(&mut *tx)
-        .await
-        .context("copying a chat's preferences")?
-        .rows_affected();
-        sqlx::query("DELETE FROM chats WHERE chat_id = ?")
+            )
             .bind(from)
+            .bind(to)
+            .bind(now_unix())
             .execute(&mut *tx)
             .await
-            .context("removing the old chat")?;
-        moved += sqlx::query("UPDATE OR IGNORE subscriptions SET chat_id = ?2 WHERE chat_id = ?1")
+            .context("copying a chat's preferences")?
+            .rows_affected();
+            sqlx::query("DELETE FROM chats WHERE chat_id = $1")
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .context("removing the old chat")?;
+            // Each one unless `to` has the same (the unique key of subscriptions).
+            moved += sqlx::query(
+                "UPDATE subscriptions SET chat_id = $2
+             WHERE chat_id = $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM subscriptions d
+                   WHERE d.chat_id = $2
+                     AND d.latitude = subscriptions.latitude
+                     AND d.longitude = subscriptions.longitude
+                     AND COALESCE(d.t_min, 1e9) = COALESCE(subscriptions.t_min, 1e9)
+                     AND COALESCE(d.t_max, 1e9) = COALESCE(subscriptions.t_max, 1e9)
+                     AND d.rain = subscriptions.rain AND d.snow = subscriptions.snow)",
+            )
             .bind(from)
             .bind(to)
             .execute(&mut *tx)
             .await
             .context("moving a chat's subscriptions")?
             .rows_affected();
-        // Left behind only when `to` already had the same subscription.
-        sqlx::query("DELETE FROM subscriptions WHERE chat_id = ?")
-            .bind(from)
-            .execute(&mut *tx)
-            .await
-            .context("dropping duplicate subscriptions")?;
-        sqlx::query(
-            "UPDATE users SET chat_id = ?2 WHERE chat_id = ?1
-               AND NOT EXISTS (SELECT 1 FROM users WHERE chat_id = ?2)",
-        )
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await
-        .context("moving a chat's account")?;
-        // Claims released: the message is resent at the new id at once, by
-        // any replica (the claim of the send that learnt the new id ends).
-        moved += sqlx::query(
-            "UPDATE outbox SET chat_id = ?2, claimed_by = NULL, claimed_until_ms = NULL
-             WHERE chat_id = ?1 AND status = 'pending'",
-        )
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await
-        .context("moving a chat's pending messages")?
-        .rows_affected();
-        sqlx::query("UPDATE held_events SET chat_id = ?2 WHERE chat_id = ?1")
+            // Left behind only when `to` already had the same subscription.
+            sqlx::query("DELETE FROM subscriptions WHERE chat_id = $1")
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .context("dropping duplicate subscriptions")?;
+            sqlx::query(
+                "UPDATE users SET chat_id = $2 WHERE chat_id = $1
+               AND NOT EXISTS (SELECT 1 FROM users WHERE chat_id = $2)",
+            )
             .bind(from)
             .bind(to)
             .execute(&mut *tx)
             .await
-            .context("moving a chat's held alerts")?;
-        sqlx::query("DELETE FROM dialogues WHERE chat_id = ?")
+            .context("moving a chat's account")?;
+            // Claims released: the message is resent at the new id at once, by
+            // any replica (the claim of the send that learnt the new id ends).
+            moved += sqlx::query(
+                "UPDATE outbox SET chat_id = $2, claimed_by = NULL, claimed_until_ms = NULL
+             WHERE chat_id = $1 AND status = 'pending'",
+            )
             .bind(from)
+            .bind(to)
             .execute(&mut *tx)
             .await
-            .context("dropping the old chat's dialogue")?;
-        tx.commit().await.context("migrate chat: commit")?;
-        Ok(moved > 0)
+            .context("moving a chat's pending messages")?
+            .rows_affected();
+            sqlx::query("UPDATE held_events SET chat_id = $2 WHERE chat_id = $1")
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await
+                .context("moving a chat's held alerts")?;
+            sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .context("dropping the old chat's dialogue")?;
+            tx.commit().await.context("migrate chat: commit")?;
+            Ok(moved > 0)
+        })
     }
 }
 

@@ -7,59 +7,68 @@ use super::{Store, now_unix};
 
 impl Store {
     pub async fn dialogue(&self, chat_id: i64) -> anyhow::Result<Option<String>> {
-        sqlx::query_scalar("SELECT state FROM dialogues WHERE chat_id = ?")
-            .bind(chat_id)
-            .fetch_optional(&self.pool)
-            .await
-            .context("reading a dialogue")
+        with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT state FROM dialogues WHERE chat_id = $1")
+                .bind(chat_id)
+                .fetch_optional(pool)
+                .await
+                .context("reading a dialogue")
+        })
     }
 
     pub async fn save_dialogue(&self, chat_id: i64, state: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO dialogues (chat_id, state, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET state = ?2, updated_at = ?3",
-        )
-        .bind(chat_id)
-        .bind(state)
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("saving a dialogue")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
+            )
+            .bind(chat_id)
+            .bind(state)
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("saving a dialogue")?;
+            Ok(())
+        })
     }
 
     pub async fn delete_dialogue(&self, chat_id: i64) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM dialogues WHERE chat_id = ?")
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await
-            .context("deleting a dialogue")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
+                .bind(chat_id)
+                .execute(pool)
+                .await
+                .context("deleting a dialogue")?;
+            Ok(())
+        })
     }
 
     /// Deletes at most `limit` dialogues last saved before `before_unix`
     /// (unix seconds), oldest first: a dialogue abandoned for a day is not
     /// worth keeping. Returns how many.
     pub async fn prune_dialogues(&self, before_unix: i64, limit: u32) -> anyhow::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM dialogues WHERE chat_id IN (
-                 SELECT chat_id FROM dialogues WHERE updated_at < ?1
-                 ORDER BY updated_at LIMIT ?2)",
-        )
-        .bind(before_unix)
-        .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await
-        .context("pruning idle dialogues")?;
-        Ok(done.rows_affected())
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM dialogues WHERE chat_id IN (
+                 SELECT chat_id FROM dialogues WHERE updated_at < $1
+                 ORDER BY updated_at LIMIT $2)",
+            )
+            .bind(before_unix)
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await
+            .context("pruning idle dialogues")?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// The chat can be reached again (the user unblocked the bot): mark it
     /// active and resume the subscriptions that were paused with it.
     pub async fn reactivate_chat(&self, chat_id: i64) -> anyhow::Result<bool> {
-        let mut tx = self.write_tx().await.context("reactivate chat: begin")?;
-        let changed = sqlx::query(
-            "UPDATE chats SET active = 1, inactive_reason = NULL, updated_at = ? WHERE chat_id = ? AND active = 0",
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("reactivate chat: begin")?;
+            let changed = sqlx::query(
+            "UPDATE chats SET active = TRUE, inactive_reason = NULL, updated_at = $1 WHERE chat_id = $2 AND active = FALSE",
         )
         .bind(now_unix())
         .bind(chat_id)
@@ -68,15 +77,16 @@ impl Store {
         .context("marking a chat active")?
         .rows_affected()
             == 1;
-        if changed {
-            sqlx::query("UPDATE subscriptions SET active = 1 WHERE chat_id = ?")
-                .bind(chat_id)
-                .execute(&mut *tx)
-                .await
-                .context("resuming a chat's subscriptions")?;
-        }
-        tx.commit().await.context("reactivate chat: commit")?;
-        Ok(changed)
+            if changed {
+                sqlx::query("UPDATE subscriptions SET active = TRUE WHERE chat_id = $1")
+                    .bind(chat_id)
+                    .execute(&mut *tx)
+                    .await
+                    .context("resuming a chat's subscriptions")?;
+            }
+            tx.commit().await.context("reactivate chat: commit")?;
+            Ok(changed)
+        })
     }
 
     /// Creates the chat's row with its first language unless it exists; the
@@ -86,27 +96,31 @@ impl Store {
         chat_id: i64,
         language: crate::domain::Language,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO chats (chat_id, language, updated_at) VALUES (?, ?, ?)
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO chats (chat_id, language, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (chat_id) DO NOTHING",
-        )
-        .bind(chat_id)
-        .bind(language.code())
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await
-        .context("registering a chat")?;
-        Ok(())
+            )
+            .bind(chat_id)
+            .bind(language.code())
+            .bind(now_unix())
+            .execute(pool)
+            .await
+            .context("registering a chat")?;
+            Ok(())
+        })
     }
 
     pub async fn user_by_chat(&self, chat_id: i64) -> anyhow::Result<Option<super::User>> {
-        sqlx::query_as::<_, super::User>(
-            "SELECT id, username, password_hash, chat_id, created_at FROM users WHERE chat_id = ?",
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, super::User>(
+            "SELECT id, username, password_hash, chat_id, created_at FROM users WHERE chat_id = $1",
         )
         .bind(chat_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await
         .context("looking up a user by chat")
+        })
     }
 }
 

@@ -46,42 +46,48 @@ impl Store {
     /// Every reachable chat with a digest time, by chat id. Whether one is
     /// due depends on its zone, so the caller decides (`daily_due`).
     pub async fn digest_chats(&self) -> anyhow::Result<Vec<DigestChat>> {
-        let rows: Vec<DigestChatRow> = sqlx::query_as(
-            "SELECT chat_id, language, units, timezone, quiet_start, quiet_end, quiet_hold,
+        with_pool!(self, |pool| {
+            let rows: Vec<DigestChatRow> = sqlx::query_as(
+                "SELECT chat_id, language, units, timezone, quiet_start, quiet_end, quiet_hold,
                     digest_at, digest_last_day
-             FROM chats WHERE digest_at IS NOT NULL AND active = 1
+             FROM chats WHERE digest_at IS NOT NULL AND active = TRUE
              ORDER BY chat_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("reading the chats with a digest")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DigestChat {
-                chat_id: r.chat_id,
-                settings: r.settings.settings(r.chat_id),
-                language: r.language,
-                units: r.units,
-            })
-            .collect())
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading the chats with a digest")?;
+            Ok(rows
+                .into_iter()
+                .map(|r| DigestChat {
+                    chat_id: r.chat_id,
+                    settings: r.settings.settings(r.chat_id),
+                    language: r.language,
+                    units: r.units,
+                })
+                .collect())
+        })
     }
 
     /// The active subscriptions of `chats`, by chat then id.
     pub async fn digest_places(&self, chats: &[i64]) -> anyhow::Result<Vec<DigestPlace>> {
-        if chats.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = serde_json::to_string(chats).context("listing chat ids")?;
-        sqlx::query_as(
-            "SELECT id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow
+        with_pool!(self, |pool| {
+            if chats.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = serde_json::to_string(chats).context("listing chat ids")?;
+            let sql = format!(
+                "SELECT id, chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow
              FROM subscriptions
-             WHERE active = 1 AND chat_id IN (SELECT value FROM json_each(?))
+             WHERE active = TRUE AND chat_id IN ({})
              ORDER BY chat_id, id",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading the places of digests")
+                pool.dialect().ids_in(1)
+            );
+            sqlx::query_as(&sql)
+                .bind(ids)
+                .fetch_all(pool)
+                .await
+                .context("reading the places of digests")
+        })
     }
 
     /// Records the digest of local `day` for `chat_id`: its outbox row (kind
@@ -97,27 +103,28 @@ impl Store {
         silent: bool,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
-        let day_text = day.format("%Y-%m-%d").to_string();
-        let mut tx = self.write_tx().await.context("digest: begin")?;
-        let claimed = sqlx::query(
-            "UPDATE chats SET digest_last_day = ?2
-             WHERE chat_id = ?1 AND digest_at IS NOT NULL AND active = 1
-               AND (digest_last_day IS NULL OR digest_last_day < ?2)",
-        )
-        .bind(chat_id)
-        .bind(&day_text)
-        .execute(&mut *tx)
-        .await
-        .context("marking a chat's digest day")?
-        .rows_affected();
-        if claimed == 0 {
-            tx.rollback().await.context("digest: rollback")?;
-            return Ok(false);
-        }
-        let inserted = sqlx::query(
+        with_pool!(self, |pool| {
+            let day_text = day.format("%Y-%m-%d").to_string();
+            let mut tx = pool.begin_write().await.context("digest: begin")?;
+            let claimed = sqlx::query(
+                "UPDATE chats SET digest_last_day = $2
+             WHERE chat_id = $1 AND digest_at IS NOT NULL AND active = TRUE
+               AND (digest_last_day IS NULL OR digest_last_day < $2)",
+            )
+            .bind(chat_id)
+            .bind(&day_text)
+            .execute(&mut *tx)
+            .await
+            .context("marking a chat's digest day")?
+            .rows_affected();
+            if claimed == 0 {
+                tx.rollback().await.context("digest: rollback")?;
+                return Ok(false);
+            }
+            let inserted = sqlx::query(
             "INSERT INTO outbox (chat_id, kind, text, dedup_key, next_attempt_at_ms, created_at_ms,
                  silent)
-             VALUES (?1, 'digest', ?2, ?3, ?4, ?4, ?5)
+             VALUES ($1, 'digest', $2, $3, $4, $4, $5)
              ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(chat_id)
@@ -129,8 +136,9 @@ impl Store {
         .await
         .context("enqueuing a digest")?
         .rows_affected();
-        tx.commit().await.context("digest: commit")?;
-        Ok(inserted == 1)
+            tx.commit().await.context("digest: commit")?;
+            Ok(inserted == 1)
+        })
     }
 }
 

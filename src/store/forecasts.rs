@@ -3,7 +3,7 @@
 //! rate-limit hold. The store does not interpret a series.
 
 use anyhow::Context;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 use super::Store;
 
@@ -32,90 +32,101 @@ const BATCH: usize = 5000;
 impl Store {
     /// Every stored series.
     pub async fn all_series(&self) -> anyhow::Result<Vec<SeriesRow>> {
-        sqlx::query_as::<_, SeriesRow>(
-            "SELECT lat_e4, lon_e4, fetched_at_ms, series FROM forecast_series",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("reading forecast series")
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, SeriesRow>(
+                "SELECT lat_e4, lon_e4, fetched_at_ms, series FROM forecast_series",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading forecast series")
+        })
     }
 
     /// One cell's series, if stored.
     pub async fn series_of(&self, lat_e4: i64, lon_e4: i64) -> anyhow::Result<Option<SeriesRow>> {
-        sqlx::query_as::<_, SeriesRow>(
-            "SELECT lat_e4, lon_e4, fetched_at_ms, series FROM forecast_series
-             WHERE lat_e4 = ? AND lon_e4 = ?",
-        )
-        .bind(lat_e4)
-        .bind(lon_e4)
-        .fetch_optional(&self.pool)
-        .await
-        .context("reading a forecast series")
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, SeriesRow>(
+                "SELECT lat_e4, lon_e4, fetched_at_ms, series FROM forecast_series
+             WHERE lat_e4 = $1 AND lon_e4 = $2",
+            )
+            .bind(lat_e4)
+            .bind(lon_e4)
+            .fetch_optional(pool)
+            .await
+            .context("reading a forecast series")
+        })
     }
 
     /// Stores (replacing) these series in one transaction.
     pub async fn save_series(&self, rows: &[SeriesRow]) -> anyhow::Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write_tx().await.context("series: begin")?;
-        for chunk in rows.chunks(BATCH) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO forecast_series (lat_e4, lon_e4, fetched_at_ms, series) ",
-            );
-            q.push_values(chunk, |mut row, s| {
-                row.push_bind(s.lat_e4)
-                    .push_bind(s.lon_e4)
-                    .push_bind(s.fetched_at_ms)
-                    .push_bind(s.series.as_str());
-            });
-            q.push(
+        with_pool!(self, |pool| {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = pool.begin_write().await.context("series: begin")?;
+            for chunk in rows.chunks(BATCH) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO forecast_series (lat_e4, lon_e4, fetched_at_ms, series) ",
+                );
+                q.push_values(chunk, |mut row, s| {
+                    row.push_bind(s.lat_e4)
+                        .push_bind(s.lon_e4)
+                        .push_bind(s.fetched_at_ms)
+                        .push_bind(s.series.as_str());
+                });
+                q.push(
                 " ON CONFLICT (lat_e4, lon_e4) DO UPDATE SET fetched_at_ms = excluded.fetched_at_ms,
                   series = excluded.series",
             );
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .context("writing forecast series")?;
-        }
-        tx.commit().await.context("series: commit")
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing forecast series")?;
+            }
+            tx.commit().await.context("series: commit")
+        })
     }
 
     /// Deletes series fetched before `before_ms` whose cell no active
     /// subscription uses any more (`in_use` lists the cells still watched).
     pub async fn prune_series(&self, in_use: &[(i64, i64)], before_ms: i64) -> anyhow::Result<u64> {
-        let stored: Vec<(i64, i64, i64)> =
-            sqlx::query_as("SELECT lat_e4, lon_e4, fetched_at_ms FROM forecast_series")
-                .fetch_all(&self.pool)
-                .await
-                .context("listing forecast series")?;
-        let keep: std::collections::HashSet<(i64, i64)> = in_use.iter().copied().collect();
-        let mut deleted = 0;
-        for (lat, lon, at) in stored {
-            if at < before_ms && !keep.contains(&(lat, lon)) {
-                deleted +=
-                    sqlx::query("DELETE FROM forecast_series WHERE lat_e4 = ? AND lon_e4 = ?")
-                        .bind(lat)
-                        .bind(lon)
-                        .execute(&self.pool)
-                        .await
-                        .context("pruning a forecast series")?
-                        .rows_affected();
+        with_pool!(self, |pool| {
+            let stored: Vec<(i64, i64, i64)> =
+                sqlx::query_as("SELECT lat_e4, lon_e4, fetched_at_ms FROM forecast_series")
+                    .fetch_all(pool)
+                    .await
+                    .context("listing forecast series")?;
+            let keep: std::collections::HashSet<(i64, i64)> = in_use.iter().copied().collect();
+            let mut deleted = 0;
+            for (lat, lon, at) in stored {
+                if at < before_ms && !keep.contains(&(lat, lon)) {
+                    deleted += sqlx::query(
+                        "DELETE FROM forecast_series WHERE lat_e4 = $1 AND lon_e4 = $2",
+                    )
+                    .bind(lat)
+                    .bind(lon)
+                    .execute(pool)
+                    .await
+                    .context("pruning a forecast series")?
+                    .rows_affected();
+                }
             }
-        }
-        Ok(deleted)
+            Ok(deleted)
+        })
     }
 
     /// Records weighted upstream calls made at `at_ms` (before the request
     /// goes out: a call that fails may still count upstream).
     pub async fn record_weather_calls(&self, at_ms: i64, weight: f64) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO weather_calls (at_ms, weight) VALUES (?, ?)")
-            .bind(at_ms)
-            .bind(weight)
-            .execute(&self.pool)
-            .await
-            .context("recording weather calls")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO weather_calls (at_ms, weight) VALUES ($1, $2)")
+                .bind(at_ms)
+                .bind(weight)
+                .execute(pool)
+                .await
+                .context("recording weather calls")?;
+            Ok(())
+        })
     }
 
     /// Weighted calls spent since each of the three window starts (unix ms).
@@ -125,28 +136,32 @@ impl Store {
         hour_start_ms: i64,
         day_start_ms: i64,
     ) -> anyhow::Result<Spent> {
-        sqlx::query_as::<_, Spent>(
-            "SELECT COALESCE(SUM(CASE WHEN at_ms >= ?1 THEN weight END), 0.0) AS minute,
-                    COALESCE(SUM(CASE WHEN at_ms >= ?2 THEN weight END), 0.0) AS hour,
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, Spent>(
+                "SELECT COALESCE(SUM(CASE WHEN at_ms >= $1 THEN weight END), 0.0) AS minute,
+                    COALESCE(SUM(CASE WHEN at_ms >= $2 THEN weight END), 0.0) AS hour,
                     COALESCE(SUM(weight), 0.0) AS day
-             FROM weather_calls WHERE at_ms >= ?3",
-        )
-        .bind(minute_start_ms)
-        .bind(hour_start_ms)
-        .bind(day_start_ms)
-        .fetch_one(&self.pool)
-        .await
-        .context("reading weather calls spent")
+             FROM weather_calls WHERE at_ms >= $3",
+            )
+            .bind(minute_start_ms)
+            .bind(hour_start_ms)
+            .bind(day_start_ms)
+            .fetch_one(pool)
+            .await
+            .context("reading weather calls spent")
+        })
     }
 
     /// Forgets calls older than `before_ms` (only today's count).
     pub async fn prune_weather_calls(&self, before_ms: i64) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM weather_calls WHERE at_ms < ?")
-            .bind(before_ms)
-            .execute(&self.pool)
-            .await
-            .context("pruning weather calls")?;
-        Ok(done.rows_affected())
+        with_pool!(self, |pool| {
+            let done = sqlx::query("DELETE FROM weather_calls WHERE at_ms < $1")
+                .bind(before_ms)
+                .execute(pool)
+                .await
+                .context("pruning weather calls")?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// The provider's "not before" instant after a rate-limit answer.
@@ -158,16 +173,18 @@ impl Store {
     }
 
     pub async fn set_weather_hold_until_ms(&self, until_ms: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(HOLD_KEY)
-        .bind(until_ms.to_string())
-        .execute(&self.pool)
-        .await
-        .context("writing the weather hold")?;
-        Ok(())
+            )
+            .bind(HOLD_KEY)
+            .bind(until_ms.to_string())
+            .execute(pool)
+            .await
+            .context("writing the weather hold")?;
+            Ok(())
+        })
     }
 }
 

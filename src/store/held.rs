@@ -4,7 +4,7 @@
 //! writes the summary and deletes what it sums up.
 
 use anyhow::Context;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{NewMessage, Store};
 
@@ -46,20 +46,22 @@ impl Store {
     /// all of such a chat's (due or not — a window's events share one
     /// release time), oldest first; at most `limit` chats.
     pub async fn due_held_events(&self, now: i64, limit: u32) -> anyhow::Result<Vec<HeldRow>> {
-        sqlx::query_as::<_, HeldRow>(
-            "SELECT h.id, h.chat_id, h.subscription_id, h.place, h.condition, h.event, h.at,
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, HeldRow>(
+                "SELECT h.id, h.chat_id, h.subscription_id, h.place, h.condition, h.event, h.at,
                     h.detail, c.language, c.timezone
              FROM held_events h LEFT JOIN chats c ON c.chat_id = h.chat_id
              WHERE h.chat_id IN (SELECT DISTINCT chat_id FROM held_events
-                                 WHERE release_at <= ?1 LIMIT ?2)
-               AND h.release_at <= ?1
+                                 WHERE release_at <= $1 LIMIT $2)
+               AND h.release_at <= $1
              ORDER BY h.chat_id, h.id",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .context("reading held happenings")
+            )
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .context("reading held happenings")
+        })
     }
 
     /// Writes a chat's summary (if any) and deletes the held rows `ids` it
@@ -70,33 +72,43 @@ impl Store {
         summary: Option<&NewMessage>,
         now_ms: i64,
     ) -> anyhow::Result<()> {
-        let mut tx = self.write_tx().await.context("release held: begin")?;
-        if let Some(m) = summary {
-            super::alerts::insert_messages(std::slice::from_ref(m), now_ms)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .context("writing a quiet-hours summary")?;
-        }
-        for chunk in ids.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM held_events WHERE id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("release held: begin")?;
+            if let Some(m) = summary {
+                super::alerts::insert_messages(std::slice::from_ref(m), now_ms)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing a quiet-hours summary")?;
             }
-            q.push(")");
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .context("deleting released happenings")?;
-        }
-        tx.commit().await.context("release held: commit")?;
-        Ok(())
+            for chunk in ids.chunks(500) {
+                let mut q = QueryBuilder::new("DELETE FROM held_events WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .context("deleting released happenings")?;
+            }
+            tx.commit().await.context("release held: commit")?;
+            Ok(())
+        })
     }
 }
 
 /// The insert of held happenings (inside the poll's transaction).
-pub(super) fn insert_held(chunk: &[NewHeld]) -> QueryBuilder<'_, Sqlite> {
+pub(super) fn insert_held<'a, DB>(chunk: &'a [NewHeld]) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+{
     let mut q = QueryBuilder::new(
         "INSERT INTO held_events
              (chat_id, subscription_id, place, condition, event, at, detail, release_at)
@@ -112,6 +124,6 @@ pub(super) fn insert_held(chunk: &[NewHeld]) -> QueryBuilder<'_, Sqlite> {
             .push_bind(h.detail.as_str())
             .push_bind(h.release_at);
     });
-    q.push(") WHERE column2 IN (SELECT id FROM subscriptions)");
+    q.push(") AS v WHERE column2 IN (SELECT id FROM subscriptions)");
     q
 }

@@ -37,19 +37,21 @@ impl Store {
         body: &str,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbound_updates (update_id, chat_id, body, received_at_ms)
-             VALUES (?1, ?2, ?3, ?4)
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "INSERT INTO inbound_updates (update_id, chat_id, body, received_at_ms)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (update_id) DO NOTHING",
-        )
-        .bind(update_id)
-        .bind(chat_id)
-        .bind(body)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .context("recording an inbound update")?;
-        Ok(done.rows_affected() == 1)
+            )
+            .bind(update_id)
+            .bind(chat_id)
+            .bind(body)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .context("recording an inbound update")?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Claims until `now_ms + lease_ms` at most `limit` updates, each the
@@ -62,109 +64,119 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<InboundUpdate>> {
-        let mut tx = self.write_tx().await.context("claim inbound: begin")?;
-        let candidates = sqlx::query(
-            "SELECT u.update_id, u.chat_id, u.body FROM inbound_updates u
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("claim inbound: begin")?;
+            let candidates = sqlx::query(
+                "SELECT u.update_id, u.chat_id, u.body FROM inbound_updates u
              WHERE u.handled_at_ms IS NULL
-               AND (u.claimed_until_ms IS NULL OR u.claimed_until_ms <= ?1)
+               AND (u.claimed_until_ms IS NULL OR u.claimed_until_ms <= $1)
                AND NOT EXISTS (
                    SELECT 1 FROM inbound_updates e
                    WHERE e.chat_id = u.chat_id AND e.handled_at_ms IS NULL
                      AND e.update_id < u.update_id)
              ORDER BY u.update_id
-             LIMIT ?2",
-        )
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .context("claim inbound: select")?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for row in candidates {
-            let update = InboundUpdate {
-                update_id: row.try_get("update_id")?,
-                chat_id: row.try_get("chat_id")?,
-                body: row.try_get("body")?,
-            };
-            // Guarded again, so a concurrent consumer's claim is never taken.
-            let done = sqlx::query(
-                "UPDATE inbound_updates SET claimed_until_ms = ?2
-                 WHERE update_id = ?1 AND handled_at_ms IS NULL
-                   AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?3)",
+             LIMIT $2",
             )
-            .bind(update.update_id)
-            .bind(now_ms.saturating_add(lease_ms))
             .bind(now_ms)
-            .execute(&mut *tx)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
             .await
-            .context("claim inbound: update")?;
-            if done.rows_affected() == 1 {
-                claimed.push(update);
+            .context("claim inbound: select")?;
+            let mut claimed = Vec::with_capacity(candidates.len());
+            for row in candidates {
+                let update = InboundUpdate {
+                    update_id: row.try_get("update_id")?,
+                    chat_id: row.try_get("chat_id")?,
+                    body: row.try_get("body")?,
+                };
+                // Guarded again, so a concurrent consumer's claim is never taken.
+                let done = sqlx::query(
+                    "UPDATE inbound_updates SET claimed_until_ms = $2
+                 WHERE update_id = $1 AND handled_at_ms IS NULL
+                   AND (claimed_until_ms IS NULL OR claimed_until_ms <= $3)",
+                )
+                .bind(update.update_id)
+                .bind(now_ms.saturating_add(lease_ms))
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .context("claim inbound: update")?;
+                if done.rows_affected() == 1 {
+                    claimed.push(update);
+                }
             }
-        }
-        tx.commit().await.context("claim inbound: commit")?;
-        Ok(claimed)
+            tx.commit().await.context("claim inbound: commit")?;
+            Ok(claimed)
+        })
     }
 
     /// The update was handled: never claimed again.
     pub async fn finish_inbound(&self, update_id: i64, now_ms: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE inbound_updates SET handled_at_ms = ?2, claimed_until_ms = NULL
-             WHERE update_id = ?1",
-        )
-        .bind(update_id)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .context("marking an inbound update handled")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE inbound_updates SET handled_at_ms = $2, claimed_until_ms = NULL
+             WHERE update_id = $1",
+            )
+            .bind(update_id)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .context("marking an inbound update handled")?;
+            Ok(())
+        })
     }
 
     /// Deletes at most `limit` updates handled before `before_ms`, oldest
     /// first. Returns how many.
     pub async fn prune_inbound(&self, before_ms: i64, limit: u32) -> anyhow::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM inbound_updates WHERE update_id IN (
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM inbound_updates WHERE update_id IN (
                  SELECT update_id FROM inbound_updates
-                 WHERE handled_at_ms IS NOT NULL AND handled_at_ms < ?1
-                 ORDER BY handled_at_ms LIMIT ?2)",
-        )
-        .bind(before_ms)
-        .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await
-        .context("pruning handled inbound updates")?;
-        Ok(done.rows_affected())
+                 WHERE handled_at_ms IS NOT NULL AND handled_at_ms < $1
+                 ORDER BY handled_at_ms LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await
+            .context("pruning handled inbound updates")?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// One recorded update, if it is there.
     pub async fn inbound_row(&self, update_id: i64) -> anyhow::Result<Option<InboundRow>> {
-        let row = sqlx::query(
-            "SELECT update_id, chat_id, received_at_ms, claimed_until_ms, handled_at_ms
-             FROM inbound_updates WHERE update_id = ?1",
-        )
-        .bind(update_id)
-        .fetch_optional(&self.pool)
-        .await
-        .context("reading an inbound update")?;
-        row.map(|r| {
-            Ok(InboundRow {
-                update_id: r.try_get("update_id")?,
-                chat_id: r.try_get("chat_id")?,
-                received_at_ms: r.try_get("received_at_ms")?,
-                claimed_until_ms: r.try_get("claimed_until_ms")?,
-                handled_at_ms: r.try_get("handled_at_ms")?,
+        with_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT update_id, chat_id, received_at_ms, claimed_until_ms, handled_at_ms
+             FROM inbound_updates WHERE update_id = $1",
+            )
+            .bind(update_id)
+            .fetch_optional(pool)
+            .await
+            .context("reading an inbound update")?;
+            row.map(|r| {
+                Ok(InboundRow {
+                    update_id: r.try_get("update_id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    received_at_ms: r.try_get("received_at_ms")?,
+                    claimed_until_ms: r.try_get("claimed_until_ms")?,
+                    handled_at_ms: r.try_get("handled_at_ms")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// How many updates are recorded, handled or not.
     pub async fn inbound_count(&self) -> anyhow::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM inbound_updates")
-            .fetch_one(&self.pool)
-            .await
-            .context("counting inbound updates")
+        with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbound_updates")
+                .fetch_one(pool)
+                .await
+                .context("counting inbound updates")
+        })
     }
 }
 

@@ -40,40 +40,46 @@ impl Store {
         now_ms: i64,
         period_ms: i64,
     ) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO leases (name, holder, until_ms) VALUES (?1, ?2, ?3 + ?4)
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3 + $4)
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
-             WHERE leases.holder = excluded.holder OR leases.until_ms <= ?3",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(now_ms)
-        .bind(period_ms)
-        .execute(&self.pool)
-        .await
-        .with_context(|| format!("taking the lease {name}"))?;
-        Ok(done.rows_affected() == 1)
+             WHERE leases.holder = excluded.holder OR leases.until_ms <= $3",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(now_ms)
+            .bind(period_ms)
+            .execute(pool)
+            .await
+            .with_context(|| format!("taking the lease {name}"))?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Gives the lease up if `holder` has it (a clean shutdown): another
     /// replica takes it at its next renewal instead of after the period.
     pub async fn release_lease(&self, name: &str, holder: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE leases SET until_ms = 0 WHERE name = ?1 AND holder = ?2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await
-            .with_context(|| format!("releasing the lease {name}"))?;
-        Ok(())
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE leases SET until_ms = 0 WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(pool)
+                .await
+                .with_context(|| format!("releasing the lease {name}"))?;
+            Ok(())
+        })
     }
 
     /// Who holds the lease `name` and until when (tests, inspection).
     pub async fn lease(&self, name: &str) -> anyhow::Result<Option<(String, i64)>> {
-        sqlx::query_as("SELECT holder, until_ms FROM leases WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .with_context(|| format!("reading the lease {name}"))
+        with_pool!(self, |pool| {
+            sqlx::query_as("SELECT holder, until_ms FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .with_context(|| format!("reading the lease {name}"))
+        })
     }
 }
 

@@ -1,37 +1,66 @@
-//! The one SQLite store. All SQL of the crate lives here and in `migrations/`.
-//! WAL lets the REST port read while a worker writes; the busy timeout turns
-//! short write contention into waiting instead of errors.
+//! The one store, on SQLite (the default, embedded) or PostgreSQL (several
+//! replicas on one database). All SQL of the crate lives here and in
+//! `migrations/{sqlite,postgres}/`.
+//!
+//! One text of SQL serves both engines: every query is written with `$1`
+//! placeholders (which sqlx's SQLite driver reads as `?1`), TRUE/FALSE for
+//! flags and portable functions; [`with_pool!`] compiles each store method
+//! once per engine. The few statements that differ ask [`Dialect`].
+//!
+//! SQLite: WAL lets the REST port read while a worker writes; the busy
+//! timeout turns short write contention into waiting instead of errors.
+
+/// Runs `$body` with `$p` bound to the store's pool: the body is compiled once
+/// per engine, each copy seeing its own pool type. It is not a closure: `?`
+/// and `return` inside leave the enclosing function.
+macro_rules! with_pool {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($p) => {
+                #[allow(unused_imports)]
+                use $crate::store::Engine as _;
+                $body
+            }
+            $crate::store::Pool::Postgres($p) => {
+                #[allow(unused_imports)]
+                use $crate::store::Engine as _;
+                $body
+            }
+        }
+    };
+}
 
 mod alerts;
 mod chat_settings;
 mod chats;
 mod dialogues;
 mod digest;
+mod engine;
 mod forecasts;
 mod held;
 mod inbound;
 mod leases;
 mod notifier_queries;
 mod outbox;
+pub mod scratch;
 mod settings;
 mod sla;
 mod subscriptions;
 mod tokens;
 mod users;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
 
 pub use alerts::{AlertWrite, EpisodeChange, EpisodeRow, Watched};
 pub use chat_settings::{ChatSettings, SnoozeTarget};
 pub use chats::Chat;
 pub use digest::{DigestChat, DigestPlace};
+pub(crate) use engine::Engine;
+pub use engine::{Dialect, EngineKind};
 pub use forecasts::{SeriesRow, Spent};
 pub use held::{HeldRow, NewHeld};
 pub use inbound::{InboundRow, InboundUpdate};
@@ -41,11 +70,16 @@ pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert};
 pub use subscriptions::{Insert, NewSubscription, Subscription};
 pub use users::{NewUser, User};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The pool of one engine (see [`with_pool!`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
     /// Connections handed out by the pool since start (`db_connections_total`).
     acquisitions: Arc<AtomicU64>,
 }
@@ -59,78 +93,77 @@ pub enum WriteError {
     Other(#[from] anyhow::Error),
 }
 
+/// The database named by `DATABASE_URL` could not be opened at start (exit 2:
+/// nothing is retried, so a supervisor restarts the process with its backoff).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the database {url}: {source}")]
+pub struct Unreachable {
+    /// The URL without its password.
+    pub url: String,
+    #[source]
+    pub source: sqlx::Error,
+}
+
 impl Store {
-    /// Opens (creating if missing) and migrates the database.
+    /// Opens (creating a missing SQLite file) and migrates the database of
+    /// `database_url`: `sqlite:…` or `postgres://…` / `postgresql://…`.
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(database_url)
-            .with_context(|| format!("DATABASE_URL '{database_url}' is not a SQLite URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
         let acquisitions = Arc::new(AtomicU64::new(0));
-        // sqlx calls `before_acquire` only for a connection reused from the
-        // idle queue and `after_connect` for one opened to serve an acquire
-        // (min_connections is 0, so none is opened otherwise): together they
-        // count every acquisition.
-        //
-        // Pool health: a reused connection is pinged (`test_before_acquire`)
-        // and dropped if it is unfit (see `unfit`); its replacement is opened
-        // fresh. Connections are also recycled after `max_lifetime` /
-        // `idle_timeout`.
-        let (reused, opened) = (Arc::clone(&acquisitions), Arc::clone(&acquisitions));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(true)
-            .idle_timeout(Duration::from_secs(60))
-            .max_lifetime(Duration::from_secs(30 * 60))
-            .before_acquire(move |conn, _meta| {
-                reused.fetch_add(1, Ordering::Relaxed);
-                Box::pin(async move {
-                    let why = unfit(conn).await?;
-                    if let Some(why) = why {
-                        tracing::warn!("dropping a database connection: {why}");
-                    }
-                    Ok(why.is_none())
-                })
-            })
-            .after_connect(move |_conn, _meta| {
-                opened.fetch_add(1, Ordering::Relaxed);
-                Box::pin(async { Ok(()) })
-            })
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the database {database_url}"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
+        let pool = match EngineKind::of_url(database_url)? {
+            EngineKind::Sqlite => {
+                Pool::Sqlite(engine::sqlite_pool(database_url, Arc::clone(&acquisitions)).await?)
+            }
+            EngineKind::Postgres => {
+                Pool::Postgres(engine::pg_pool(database_url, Arc::clone(&acquisitions)).await?)
+            }
+        };
+        let store = Self { pool, acquisitions };
+        with_pool!(store, |p| p.migrator().run(p).await)
             .context("cannot apply database migrations")?;
-        Ok(Self { pool, acquisitions })
+        Ok(store)
+    }
+
+    /// Which engine this store runs on.
+    pub fn engine(&self) -> EngineKind {
+        match self.pool {
+            Pool::Sqlite(_) => EngineKind::Sqlite,
+            Pool::Postgres(_) => EngineKind::Postgres,
+        }
     }
 
     /// `SELECT 1`: the database answers a query (readiness).
     pub async fn ping(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .context("SELECT 1")?;
-        Ok(())
+        with_pool!(self, |p| sqlx::query("SELECT 1").execute(p).await.map(drop)).context("SELECT 1")
     }
 
     /// Versions of this build's migrations the database has not applied
     /// successfully (readiness); empty when it is up to date.
     pub async fn pending_migrations(&self) -> anyhow::Result<Vec<i64>> {
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
-                .fetch_all(&self.pool)
+        with_pool!(self, |p| {
+            let applied: Vec<i64> =
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                    .fetch_all(p)
+                    .await
+                    .context("reading _sqlx_migrations")?;
+            Ok(p.migrator()
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+                .map(|m| m.version)
+                .collect())
+        })
+    }
+
+    /// The database's size in bytes on PostgreSQL (`pg_database_size`);
+    /// `None` on SQLite, whose files are measured on disk instead.
+    pub async fn database_size(&self) -> anyhow::Result<Option<i64>> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(p) => sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(p)
                 .await
-                .context("reading _sqlx_migrations")?;
-        Ok(MIGRATOR
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-            .map(|m| m.version)
-            .collect())
+                .map(Some)
+                .context("reading the database size"),
+        }
     }
 
     /// How many connections the pool has handed out since `connect`.
@@ -138,61 +171,9 @@ impl Store {
         self.acquisitions.load(Ordering::Relaxed)
     }
 
-    /// A write transaction that takes SQLite's write lock at once
-    /// (`BEGIN IMMEDIATE`). A deferred transaction that reads first and
-    /// writes later is refused with "database is locked" *without* waiting
-    /// when another connection wrote in between; an immediate one waits for
-    /// the lock under the busy timeout instead.
-    pub(crate) async fn write_tx(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
     pub async fn close(&self) {
-        self.pool.close().await;
+        with_pool!(self, |p| p.close().await);
     }
-}
-
-/// Why an idle connection must not be reused, if it must not.
-///
-/// - Read-only: SQLite opens a connection so when the file is not writable
-///   at that moment, and keeps it so after permissions are restored.
-/// - Inside a transaction: an idle connection never legitimately is. A
-///   COMMIT that fails with SQLITE_FULL or SQLITE_IOERR makes SQLite roll
-///   the transaction back by itself, but sqlx still counts it open; its
-///   ROLLBACK on drop then fails ("no transaction is active") and every
-///   later `begin` on that connection fails ("non-zero transaction depth")
-///   — a full disk would break writes until a restart. The ping before this
-///   check runs after that queued ROLLBACK, so a healthy connection has
-///   finished it by now.
-async fn unfit(conn: &mut sqlx::SqliteConnection) -> Result<Option<&'static str>, sqlx::Error> {
-    use sqlx::Connection;
-    if conn.is_in_transaction() {
-        return Ok(Some("left inside a failed transaction"));
-    }
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the live handle of the connection locked above.
-    let autocommit =
-        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
-    drop(handle);
-    if autocommit == 0 {
-        return Ok(Some("SQLite holds a transaction open on it"));
-    }
-    if is_read_only(conn).await? {
-        return Ok(Some("read-only"));
-    }
-    Ok(None)
-}
-
-/// Whether SQLite opened this connection's main database read-only.
-async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle();
-    // SAFETY: `db` is the live handle of the connection locked above, and
-    // the schema name is a NUL-terminated C string literal.
-    let state = unsafe { libsqlite3_sys::sqlite3_db_readonly(db.as_ptr(), c"main".as_ptr()) };
-    Ok(state == 1)
 }
 
 /// Maps a UNIQUE violation to `Conflict(what)`, anything else to `Other`.
@@ -234,52 +215,6 @@ pub fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
-mod pool_health_tests {
-    use std::str::FromStr;
-
-    use sqlx::ConnectOptions;
-    use sqlx::sqlite::SqliteConnectOptions;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn read_only_connections_are_recognised() {
-        let (store, dir) = test_support::temp_store().await;
-        let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        let options = SqliteConnectOptions::from_str(&url).expect("url");
-        let mut writable = options.clone().connect().await.expect("connect");
-        assert!(!is_read_only(&mut writable).await.expect("handle"));
-        let mut read_only = options.read_only(true).connect().await.expect("connect");
-        assert!(is_read_only(&mut read_only).await.expect("handle"));
-        // The pool hands out writable connections that answer.
-        store.ping().await.expect("SELECT 1");
-        assert!(store.pending_migrations().await.expect("read").is_empty());
-        store.close().await;
-    }
-
-    /// What a COMMIT failing with SQLITE_FULL leaves behind, without a full
-    /// disk: SQLite has rolled back, sqlx still counts the transaction open.
-    #[tokio::test]
-    async fn a_connection_left_in_a_failed_transaction_is_replaced() {
-        let (store, _dir) = test_support::temp_store().await;
-        for _ in 0..3 {
-            let mut tx = store.write_tx().await.expect("begin");
-            sqlx::query("ROLLBACK")
-                .execute(&mut *tx)
-                .await
-                .expect("rolled back under sqlx's feet");
-            drop(tx); // its own ROLLBACK fails: no transaction is active
-            // Each write still gets a connection that can begin.
-            store
-                .set_chat_units(7, crate::domain::Units::Celsius)
-                .await
-                .expect("a write after the broken transaction");
-        }
-        store.close().await;
-    }
-}
-
-#[cfg(test)]
 mod unavailable_tests {
     use super::is_unavailable;
     use anyhow::Context;
@@ -311,8 +246,18 @@ mod unavailable_tests {
 pub(crate) mod test_support {
     use super::Store;
 
-    /// A migrated store on a fresh temporary file (kept alive by the guard).
+    /// A migrated store on a fresh database: a temporary SQLite file (kept
+    /// alive by the guard), or a new PostgreSQL database when
+    /// `METEOBOT_TEST_POSTGRES` is set (see `scratch`).
     pub async fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = super::scratch::database_url(dir.path(), "test").await;
+        (Store::connect(&url).await.expect("store"), dir)
+    }
+
+    /// [`temp_store`] on SQLite whatever the environment (SQLite's own
+    /// behaviour: files, read-only connections, failed commits).
+    pub async fn temp_sqlite_store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
         (Store::connect(&url).await.expect("store"), dir)

@@ -14,15 +14,18 @@ impl Store {
     /// waiting behind its chat's retried head does not count, so an idle
     /// notifier does not wake for a row it may not send yet.
     pub async fn next_head_due_ms(&self) -> anyhow::Result<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT MIN(MAX(o.next_attempt_at_ms, COALESCE(o.claimed_until_ms, 0)))
+        with_pool!(self, |pool| {
+            sqlx::query_scalar(&format!(
+                "SELECT MIN({}(o.next_attempt_at_ms, COALESCE(o.claimed_until_ms, 0)))
              FROM outbox o
              JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) h
                ON h.id = o.id",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .context("reading the next due time of each chat's oldest message")
+                pool.dialect().greatest()
+            ))
+            .fetch_one(pool)
+            .await
+            .context("reading the next due time of each chat's oldest message")
+        })
     }
 
     /// Only news that is still true goes out. For each chat and subscription
@@ -50,7 +53,8 @@ impl Store {
     /// another replica may be sending it right now, and its chat would then
     /// get the alert without the ending. Returns the rows dropped.
     pub async fn drop_superseded(&self) -> anyhow::Result<u64> {
-        let done = sqlx::query(
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
             "WITH runs AS (
                  SELECT chat_id, subscription_id,
                         MIN(id) AS first_id,
@@ -75,7 +79,7 @@ impl Store {
                                  ORDER BY s.id DESC LIMIT 1), 'all_clear')
                        IN ('all_clear', 'heads_up_cancelled')
              )
-             UPDATE outbox SET status = 'stopped', last_error = ?1
+             UPDATE outbox SET status = 'stopped', last_error = $1
              WHERE status = 'pending'
                AND EXISTS (SELECT 1 FROM stale t
                            WHERE t.chat_id = outbox.chat_id
@@ -83,26 +87,29 @@ impl Store {
                              AND outbox.id BETWEEN t.first_id AND t.last_end)",
         )
         .bind(SUPERSEDED)
-        .execute(&self.pool)
+        .execute(pool)
         .await
         .context("dropping superseded messages")?;
-        Ok(done.rows_affected())
+            Ok(done.rows_affected())
+        })
     }
 
     /// Deletes at most `limit` `sent` rows sent before `before_ms` (unix
     /// ms), oldest first. Returns how many.
     pub async fn prune_sent_messages(&self, before_ms: i64, limit: u32) -> anyhow::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM outbox WHERE id IN (
-                 SELECT id FROM outbox WHERE status = 'sent' AND sent_at_ms < ?1
-                 ORDER BY sent_at_ms LIMIT ?2)",
-        )
-        .bind(before_ms)
-        .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await
-        .context("pruning sent messages")?;
-        Ok(done.rows_affected())
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM outbox WHERE id IN (
+                 SELECT id FROM outbox WHERE status = 'sent' AND sent_at_ms < $1
+                 ORDER BY sent_at_ms LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await
+            .context("pruning sent messages")?;
+            Ok(done.rows_affected())
+        })
     }
 }
 
@@ -125,14 +132,14 @@ mod tests {
     }
 
     async fn subscription(store: &crate::store::Store, chat: i64) -> i64 {
-        sqlx::query_scalar(
+        with_pool!(store, |pool| sqlx::query_scalar(
             "INSERT INTO subscriptions (chat_id, city, latitude, longitude, rain, snow, created_at)
-             VALUES (?, 'Rome', 41.9, 12.5, 1, 0, 0) RETURNING id",
+             VALUES ($1, 'Rome', 41.9, 12.5, TRUE, FALSE, 0) RETURNING id",
         )
         .bind(chat)
-        .fetch_one(&store.pool)
+        .fetch_one(pool)
         .await
-        .unwrap()
+        .unwrap())
     }
 
     async fn enqueue_for(
@@ -173,13 +180,14 @@ mod tests {
         let busy = subscription(&store, 1).await;
         enqueue_for(&store, 1, busy, "alert", "busy alert").await;
         enqueue_for(&store, 1, busy, "all_clear", "busy ended").await;
-        sqlx::query(
+        with_pool!(store, |pool| sqlx::query(
             "INSERT INTO alert_episodes (subscription_id, condition, since, updated_at)
-             VALUES (?, 'rain', 1, 1)",
+             VALUES ($1, 'rain', 1, 1)",
         )
         .bind(busy)
-        .execute(&store.pool)
+        .execute(pool)
         .await
+        .map(drop))
         .unwrap();
         // `owed`: the chat got an alert; a new alert and an all-clear
         // pending: the chat is owed that ending, so both go out.

@@ -12,7 +12,11 @@
 
 use anyhow::Context;
 
-use super::Store;
+use super::{Engine, Pool, Store};
+
+/// The columns of [`OutboxMessage`].
+const MESSAGE_COLUMNS: &str = "id, chat_id, subscription_id, kind, text, attempts, next_attempt_at_ms, \
+                               created_at_ms, silent, reply_markup";
 
 /// A pending message, as the notifier sees it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -71,24 +75,26 @@ pub struct NewMessage {
 impl Store {
     /// Enqueues one message, due at once; `false` if its dedup key exists.
     pub async fn enqueue_message(&self, msg: &NewMessage, now_ms: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key,
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "INSERT INTO outbox (chat_id, subscription_id, kind, text, dedup_key,
                  next_attempt_at_ms, created_at_ms, silent, reply_markup)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
              ON CONFLICT (dedup_key) DO NOTHING",
-        )
-        .bind(msg.chat_id)
-        .bind(msg.subscription_id)
-        .bind(msg.kind)
-        .bind(&msg.text)
-        .bind(&msg.dedup_key)
-        .bind(now_ms)
-        .bind(msg.silent)
-        .bind(msg.reply_markup.as_deref())
-        .execute(&self.pool)
-        .await
-        .context("enqueuing a message")?;
-        Ok(done.rows_affected() == 1)
+            )
+            .bind(msg.chat_id)
+            .bind(msg.subscription_id)
+            .bind(msg.kind)
+            .bind(&msg.text)
+            .bind(&msg.dedup_key)
+            .bind(now_ms)
+            .bind(msg.silent)
+            .bind(msg.reply_markup.as_deref())
+            .execute(pool)
+            .await
+            .context("enqueuing a message")?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// The oldest pending message of each chat, if it is due at `now_ms` and
@@ -101,38 +107,39 @@ impl Store {
         now_ms: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
-        sqlx::query_as::<_, OutboxMessage>(
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, OutboxMessage>(
             "SELECT o.id, o.chat_id, o.subscription_id, o.kind, o.text, o.attempts, o.next_attempt_at_ms,
                     o.created_at_ms, o.silent, o.reply_markup
              FROM outbox o
              WHERE o.status = 'pending'
-               AND o.next_attempt_at_ms <= ?1
-               AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms <= ?1)
+               AND o.next_attempt_at_ms <= $1
+               AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms <= $1)
                AND o.id = (SELECT MIN(p.id) FROM outbox p
                            WHERE p.chat_id = o.chat_id AND p.status = 'pending')
              ORDER BY o.next_attempt_at_ms, o.id
-             LIMIT ?2",
+             LIMIT $2",
         )
         .bind(now_ms)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await
         .context("reading due outbox messages")
+        })
     }
 
     /// Claims for `holder` until `until_ms` those of the rows `ids` that are
     /// still pending and not claimed by a live claim at `now_ms`, and
     /// returns them (in the order of `ids`): what this replica may send.
-    /// One conditional UPDATE in a `BEGIN IMMEDIATE` transaction, so two
-    /// replicas never both claim a row; the rows are read back only after
-    /// the commit (a `RETURNING` row can reach the caller before the
-    /// statement and the commit finished, see `subscriptions.rs`).
     ///
-    /// PostgreSQL: `UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2
-    /// WHERE id IN (SELECT id FROM outbox WHERE id = ANY($3) AND status =
-    /// 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms <= $4)
-    /// FOR UPDATE SKIP LOCKED) RETURNING …` — the rows a concurrent claim
-    /// has locked are skipped instead of waited for.
+    /// - SQLite: one conditional UPDATE in a write transaction, so two
+    ///   replicas never both claim a row; the rows are read back only after
+    ///   the commit (a `RETURNING` row can reach the caller before the
+    ///   statement and the commit finished, see `subscriptions.rs`).
+    /// - PostgreSQL: the rows are locked `FOR UPDATE SKIP LOCKED` and
+    ///   claimed in one statement: a row another replica is claiming at this
+    ///   moment is skipped instead of waited for (it is that replica's), and
+    ///   the condition is checked again on the locked row.
     pub async fn claim_messages(
         &self,
         ids: &[i64],
@@ -144,34 +151,60 @@ impl Store {
             return Ok(Vec::new());
         }
         let list = serde_json::to_string(ids).context("listing rows to claim")?;
-        let mut tx = self.write_tx().await.context("claiming messages: begin")?;
-        sqlx::query(
-            "UPDATE outbox SET claimed_by = ?1, claimed_until_ms = ?2
-             WHERE id IN (SELECT value FROM json_each(?3))
-               AND status = 'pending'
-               AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?4)",
-        )
-        .bind(holder)
-        .bind(until_ms)
-        .bind(&list)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await
-        .context("claiming messages")?;
-        tx.commit().await.context("claiming messages: commit")?;
-        let mut claimed = sqlx::query_as::<_, OutboxMessage>(
-            "SELECT id, chat_id, subscription_id, kind, text, attempts, next_attempt_at_ms,
-                    created_at_ms, silent, reply_markup
-             FROM outbox
-             WHERE id IN (SELECT value FROM json_each(?1))
-               AND status = 'pending' AND claimed_by = ?2 AND claimed_until_ms = ?3",
-        )
-        .bind(&list)
-        .bind(holder)
-        .bind(until_ms)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading claimed messages")?;
+        let mut claimed = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool
+                    .begin_write()
+                    .await
+                    .context("claiming messages: begin")?;
+                sqlx::query(&format!(
+                    "UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2
+                     WHERE id IN ({})
+                       AND status = 'pending'
+                       AND (claimed_until_ms IS NULL OR claimed_until_ms <= $4)",
+                    pool.dialect().ids_in(3)
+                ))
+                .bind(holder)
+                .bind(until_ms)
+                .bind(&list)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .context("claiming messages")?;
+                tx.commit().await.context("claiming messages: commit")?;
+                sqlx::query_as::<_, OutboxMessage>(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM outbox
+                     WHERE id IN ({})
+                       AND status = 'pending' AND claimed_by = $2 AND claimed_until_ms = $3",
+                    pool.dialect().ids_in(1)
+                ))
+                .bind(&list)
+                .bind(holder)
+                .bind(until_ms)
+                .fetch_all(pool)
+                .await
+                .context("reading claimed messages")?
+            }
+            Pool::Postgres(pool) => sqlx::query_as::<_, OutboxMessage>(&format!(
+                "UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2
+                 WHERE id IN (SELECT id FROM outbox
+                              WHERE id IN ({})
+                                AND status = 'pending'
+                                AND (claimed_until_ms IS NULL OR claimed_until_ms <= $4)
+                              FOR UPDATE SKIP LOCKED)
+                   AND status = 'pending'
+                   AND (claimed_until_ms IS NULL OR claimed_until_ms <= $4)
+                 RETURNING {MESSAGE_COLUMNS}",
+                pool.dialect().ids_in(3)
+            ))
+            .bind(holder)
+            .bind(until_ms)
+            .bind(&list)
+            .bind(now_ms)
+            .fetch_all(pool)
+            .await
+            .context("claiming messages")?,
+        };
         claimed.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
         Ok(claimed)
     }
@@ -179,27 +212,32 @@ impl Store {
     /// Ends `holder`'s claims on the rows `ids` (claimed but not sent: they
     /// are due again for any replica at once).
     pub async fn release_claims(&self, ids: &[i64], holder: &str) -> anyhow::Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let list = serde_json::to_string(ids).context("listing rows to release")?;
-        sqlx::query(
-            "UPDATE outbox SET claimed_by = NULL, claimed_until_ms = NULL
-             WHERE id IN (SELECT value FROM json_each(?1)) AND claimed_by = ?2",
-        )
-        .bind(&list)
-        .bind(holder)
-        .execute(&self.pool)
-        .await
-        .context("releasing claims")?;
-        Ok(())
+        with_pool!(self, |pool| {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let list = serde_json::to_string(ids).context("listing rows to release")?;
+            sqlx::query(&format!(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until_ms = NULL
+                 WHERE id IN ({}) AND claimed_by = $2",
+                pool.dialect().ids_in(1)
+            ))
+            .bind(&list)
+            .bind(holder)
+            .execute(pool)
+            .await
+            .context("releasing claims")?;
+            Ok(())
+        })
     }
 
     pub async fn pending_count(&self) -> anyhow::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&self.pool)
-            .await
-            .context("counting pending messages")
+        with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .fetch_one(pool)
+                .await
+                .context("counting pending messages")
+        })
     }
 
     /// Telegram accepted the message: only now is it marked sent.
@@ -209,19 +247,21 @@ impl Store {
         telegram_message_id: i64,
         now_ms: i64,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at_ms = ?, telegram_message_id = ?,
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at_ms = $1, telegram_message_id = $2,
                     attempts = attempts + 1, last_error = NULL,
                     claimed_by = NULL, claimed_until_ms = NULL
-             WHERE id = ? AND status = 'pending'",
-        )
-        .bind(now_ms)
-        .bind(telegram_message_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("marking a message sent")?;
-        Ok(())
+             WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(now_ms)
+            .bind(telegram_message_id)
+            .bind(id)
+            .execute(pool)
+            .await
+            .context("marking a message sent")?;
+            Ok(())
+        })
     }
 
     /// A failed attempt that may succeed later: stays pending until `retry_at_ms`.
@@ -234,46 +274,51 @@ impl Store {
         error: &str,
         counts_as_attempt: bool,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET next_attempt_at_ms = ?, last_error = ?, attempts = attempts + ?,
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE outbox SET next_attempt_at_ms = $1, last_error = $2, attempts = attempts + $3,
                     claimed_by = NULL, claimed_until_ms = NULL
-             WHERE id = ? AND status = 'pending'",
+             WHERE id = $4 AND status = 'pending'",
         )
         .bind(retry_at_ms)
         .bind(error)
         .bind(i64::from(counts_as_attempt))
         .bind(id)
-        .execute(&self.pool)
+        .execute(pool)
         .await
         .context("scheduling a retry")?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Telegram refused this message for good (not the chat), or it kept
     /// failing past the notifier's limits: kept, with the reason.
     pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1,
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $1, attempts = attempts + 1,
                     claimed_by = NULL, claimed_until_ms = NULL
-             WHERE id = ? AND status = 'pending'",
-        )
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("marking a message failed")?;
-        Ok(())
+             WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await
+            .context("marking a message failed")?;
+            Ok(())
+        })
     }
 
     /// The chat cannot be reached (blocked the bot, deactivated, not found):
     /// mark it inactive, pause its subscriptions, and stop its pending
     /// messages, keeping them with the reason. One transaction.
     pub async fn deactivate_chat(&self, chat_id: i64, reason: &str) -> anyhow::Result<()> {
-        let now = super::now_unix();
-        let mut tx = self.write_tx().await.context("deactivate chat: begin")?;
-        sqlx::query(
-            "INSERT INTO chats (chat_id, active, inactive_reason, updated_at) VALUES (?1, 0, ?2, ?3)
-             ON CONFLICT (chat_id) DO UPDATE SET active = 0, inactive_reason = ?2, updated_at = ?3",
+        with_pool!(self, |pool| {
+            let now = super::now_unix();
+            let mut tx = pool.begin_write().await.context("deactivate chat: begin")?;
+            sqlx::query(
+            "INSERT INTO chats (chat_id, active, inactive_reason, updated_at) VALUES ($1, FALSE, $2, $3)
+             ON CONFLICT (chat_id) DO UPDATE SET active = FALSE, inactive_reason = $2, updated_at = $3",
         )
         .bind(chat_id)
         .bind(reason)
@@ -281,32 +326,35 @@ impl Store {
         .execute(&mut *tx)
         .await
         .context("marking a chat inactive")?;
-        sqlx::query("UPDATE subscriptions SET active = 0 WHERE chat_id = ?")
-            .bind(chat_id)
-            .execute(&mut *tx)
-            .await
-            .context("pausing a chat's subscriptions")?;
-        sqlx::query(
-            "UPDATE outbox SET status = 'stopped', last_error = ? WHERE chat_id = ? AND status = 'pending'",
+            sqlx::query("UPDATE subscriptions SET active = FALSE WHERE chat_id = $1")
+                .bind(chat_id)
+                .execute(&mut *tx)
+                .await
+                .context("pausing a chat's subscriptions")?;
+            sqlx::query(
+            "UPDATE outbox SET status = 'stopped', last_error = $1 WHERE chat_id = $2 AND status = 'pending'",
         )
         .bind(reason)
         .bind(chat_id)
         .execute(&mut *tx)
         .await
         .context("stopping a chat's messages")?;
-        tx.commit().await.context("deactivate chat: commit")
+            tx.commit().await.context("deactivate chat: commit")
+        })
     }
 
     /// Every outbox row, oldest first (tests, inspection).
     pub async fn outbox_rows(&self) -> anyhow::Result<Vec<OutboxRow>> {
-        sqlx::query_as::<_, OutboxRow>(
-            "SELECT id, chat_id, subscription_id, kind, text, dedup_key, status, attempts,
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, OutboxRow>(
+                "SELECT id, chat_id, subscription_id, kind, text, dedup_key, status, attempts,
                     next_attempt_at_ms, created_at_ms, sent_at_ms, telegram_message_id, last_error,
                     silent, reply_markup
              FROM outbox ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("listing the outbox")
+            )
+            .fetch_all(pool)
+            .await
+            .context("listing the outbox")
+        })
     }
 }

@@ -20,39 +20,47 @@ impl Store {
     /// Stores a flood wait's end; a later end wins, an earlier one is
     /// ignored (two replicas answered 429 at once).
     pub async fn set_telegram_hold_until_ms(&self, until_ms: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value
-             WHERE CAST(settings.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-        )
-        .bind(TELEGRAM_HOLD_KEY)
-        .bind(until_ms.to_string())
-        .execute(&self.pool)
-        .await
-        .context("writing the Telegram flood wait")?;
-        Ok(())
+             WHERE CAST(settings.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
+            )
+            .bind(TELEGRAM_HOLD_KEY)
+            .bind(until_ms.to_string())
+            .execute(pool)
+            .await
+            .context("writing the Telegram flood wait")?;
+            Ok(())
+        })
     }
 
     pub async fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .with_context(|| format!("reading setting {key}"))
+        with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+                .with_context(|| format!("reading setting {key}"))
+        })
     }
 
     /// Stores `value` unless the key exists; returns what is stored afterwards.
     /// Two processes racing on first start thus agree on one value.
     pub async fn setting_or_insert(&self, key: &str, value: &str) -> anyhow::Result<String> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
             .bind(key)
             .bind(value)
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .with_context(|| format!("writing setting {key}"))?;
-        self.setting(key)
-            .await?
-            .with_context(|| format!("setting {key} vanished"))
+            self.setting(key)
+                .await?
+                .with_context(|| format!("setting {key} vanished"))
+        })
     }
 }
 

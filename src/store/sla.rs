@@ -46,7 +46,7 @@ const COLUMNS: &str =
     "id, metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms";
 
 impl Store {
-    /// Adds the SLA, or updates its range when it exists. One IMMEDIATE
+    /// Adds the SLA, or updates its range when it exists. One write
     /// transaction: the read that decides the outcome and the write cannot be
     /// split by a concurrent add of the same SLA.
     pub async fn upsert_sla(
@@ -57,42 +57,39 @@ impl Store {
         min: Option<f64>,
         now_ms: i64,
     ) -> anyhow::Result<SlaUpsert> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("upsert SLA: begin")?;
+            let existing: Option<(f64, Option<f64>)> = sqlx::query_as(
+                "SELECT max_value, min_value FROM slas WHERE metric_name = $1 AND job_name = $2",
+            )
+            .bind(metric)
+            .bind(job)
+            .fetch_optional(&mut *tx)
             .await
-            .context("upsert SLA: begin")?;
-        let existing: Option<(f64, Option<f64>)> = sqlx::query_as(
-            "SELECT max_value, min_value FROM slas WHERE metric_name = ? AND job_name = ?",
-        )
-        .bind(metric)
-        .bind(job)
-        .fetch_optional(&mut *tx)
-        .await
-        .context("reading an SLA")?;
-        let outcome = match existing {
-            Some((old_max, old_min)) if old_max == max && old_min == min => {
-                return Ok(SlaUpsert::Unchanged);
-            }
-            Some(_) => {
-                sqlx::query(
-                    "UPDATE slas SET max_value = ?, min_value = ?, updated_at_ms = ?
-                     WHERE metric_name = ? AND job_name = ?",
-                )
-                .bind(max)
-                .bind(min)
-                .bind(now_ms)
-                .bind(metric)
-                .bind(job)
-                .execute(&mut *tx)
-                .await
-                .context("updating an SLA")?;
-                SlaUpsert::Updated
-            }
-            None => {
-                sqlx::query(
+            .context("reading an SLA")?;
+            let outcome = match existing {
+                Some((old_max, old_min)) if old_max == max && old_min == min => {
+                    return Ok(SlaUpsert::Unchanged);
+                }
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE slas SET max_value = $1, min_value = $2, updated_at_ms = $3
+                     WHERE metric_name = $4 AND job_name = $5",
+                    )
+                    .bind(max)
+                    .bind(min)
+                    .bind(now_ms)
+                    .bind(metric)
+                    .bind(job)
+                    .execute(&mut *tx)
+                    .await
+                    .context("updating an SLA")?;
+                    SlaUpsert::Updated
+                }
+                None => {
+                    sqlx::query(
                     "INSERT INTO slas (metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms)
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(metric)
                 .bind(job)
@@ -103,40 +100,48 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .context("inserting an SLA")?;
-                SlaUpsert::Added
-            }
-        };
-        tx.commit().await.context("upsert SLA: commit")?;
-        Ok(outcome)
+                    SlaUpsert::Added
+                }
+            };
+            tx.commit().await.context("upsert SLA: commit")?;
+            Ok(outcome)
+        })
     }
 
     /// Removes the SLA and (by cascade) its history. `false`: there was none.
     pub async fn remove_sla(&self, metric: &str, job: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM slas WHERE metric_name = ? AND job_name = ?")
-            .bind(metric)
-            .bind(job)
-            .execute(&self.pool)
-            .await
-            .context("removing an SLA")?;
-        Ok(done.rows_affected() > 0)
+        with_pool!(self, |pool| {
+            let done = sqlx::query("DELETE FROM slas WHERE metric_name = $1 AND job_name = $2")
+                .bind(metric)
+                .bind(job)
+                .execute(pool)
+                .await
+                .context("removing an SLA")?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     pub async fn sla(&self, metric: &str, job: &str) -> anyhow::Result<Option<SlaRow>> {
-        let sql = format!("SELECT {COLUMNS} FROM slas WHERE metric_name = ? AND job_name = ?");
-        sqlx::query_as::<_, SlaRow>(&sql)
-            .bind(metric)
-            .bind(job)
-            .fetch_optional(&self.pool)
-            .await
-            .context("reading an SLA")
+        with_pool!(self, |pool| {
+            let sql =
+                format!("SELECT {COLUMNS} FROM slas WHERE metric_name = $1 AND job_name = $2");
+            sqlx::query_as::<_, SlaRow>(&sql)
+                .bind(metric)
+                .bind(job)
+                .fetch_optional(pool)
+                .await
+                .context("reading an SLA")
+        })
     }
 
     pub async fn slas(&self) -> anyhow::Result<Vec<SlaRow>> {
-        let sql = format!("SELECT {COLUMNS} FROM slas ORDER BY metric_name, job_name");
-        sqlx::query_as::<_, SlaRow>(&sql)
-            .fetch_all(&self.pool)
-            .await
-            .context("listing SLAs")
+        with_pool!(self, |pool| {
+            let sql = format!("SELECT {COLUMNS} FROM slas ORDER BY metric_name, job_name");
+            sqlx::query_as::<_, SlaRow>(&sql)
+                .fetch_all(pool)
+                .await
+                .context("listing SLAs")
+        })
     }
 
     /// Stores one evaluation's samples and violations, then prunes history
@@ -148,50 +153,52 @@ impl Store {
         samples: &[SlaSample],
         prune_before_ms: i64,
     ) -> anyhow::Result<Pruned> {
-        let mut tx = self.write_tx().await.context("record samples: begin")?;
-        for s in samples {
-            sqlx::query(
-                "INSERT INTO sla_samples (sla_id, at_ms, value)
-                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM slas WHERE id = ?1)
-                 ON CONFLICT (sla_id, at_ms) DO UPDATE SET value = excluded.value",
-            )
-            .bind(s.sla_id)
-            .bind(s.at_ms)
-            .bind(s.value)
-            .execute(&mut *tx)
-            .await
-            .context("inserting an SLA sample")?;
-            if let Some((bound, bound_value)) = s.violation {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("record samples: begin")?;
+            for s in samples {
                 sqlx::query(
-                    "INSERT INTO sla_violations (sla_id, at_ms, value, bound, bound_value)
-                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM slas WHERE id = ?1)",
+                    "INSERT INTO sla_samples (sla_id, at_ms, value)
+                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM slas WHERE id = $1)
+                 ON CONFLICT (sla_id, at_ms) DO UPDATE SET value = excluded.value",
                 )
                 .bind(s.sla_id)
                 .bind(s.at_ms)
                 .bind(s.value)
-                .bind(bound.as_str())
-                .bind(bound_value)
                 .execute(&mut *tx)
                 .await
-                .context("inserting an SLA violation")?;
+                .context("inserting an SLA sample")?;
+                if let Some((bound, bound_value)) = s.violation {
+                    sqlx::query(
+                        "INSERT INTO sla_violations (sla_id, at_ms, value, bound, bound_value)
+                     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM slas WHERE id = $1)",
+                    )
+                    .bind(s.sla_id)
+                    .bind(s.at_ms)
+                    .bind(s.value)
+                    .bind(bound.as_str())
+                    .bind(bound_value)
+                    .execute(&mut *tx)
+                    .await
+                    .context("inserting an SLA violation")?;
+                }
             }
-        }
-        let samples = sqlx::query("DELETE FROM sla_samples WHERE at_ms < ?")
-            .bind(prune_before_ms)
-            .execute(&mut *tx)
-            .await
-            .context("pruning SLA samples")?
-            .rows_affected();
-        let violations = sqlx::query("DELETE FROM sla_violations WHERE at_ms < ?")
-            .bind(prune_before_ms)
-            .execute(&mut *tx)
-            .await
-            .context("pruning SLA violations")?
-            .rows_affected();
-        tx.commit().await.context("record samples: commit")?;
-        Ok(Pruned {
-            samples,
-            violations,
+            let samples = sqlx::query("DELETE FROM sla_samples WHERE at_ms < $1")
+                .bind(prune_before_ms)
+                .execute(&mut *tx)
+                .await
+                .context("pruning SLA samples")?
+                .rows_affected();
+            let violations = sqlx::query("DELETE FROM sla_violations WHERE at_ms < $1")
+                .bind(prune_before_ms)
+                .execute(&mut *tx)
+                .await
+                .context("pruning SLA violations")?
+                .rows_affected();
+            tx.commit().await.context("record samples: commit")?;
+            Ok(Pruned {
+                samples,
+                violations,
+            })
         })
     }
 
@@ -203,18 +210,20 @@ impl Store {
         since_ms: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<(i64, f64)>> {
-        let mut rows: Vec<(i64, f64)> = sqlx::query_as(
-            "SELECT at_ms, value FROM sla_samples WHERE sla_id = ? AND at_ms >= ?
-             ORDER BY at_ms DESC LIMIT ?",
-        )
-        .bind(sla_id)
-        .bind(since_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .context("reading SLA samples")?;
-        rows.reverse();
-        Ok(rows)
+        with_pool!(self, |pool| {
+            let mut rows: Vec<(i64, f64)> = sqlx::query_as(
+                "SELECT at_ms, value FROM sla_samples WHERE sla_id = $1 AND at_ms >= $2
+             ORDER BY at_ms DESC LIMIT $3",
+            )
+            .bind(sla_id)
+            .bind(since_ms)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .context("reading SLA samples")?;
+            rows.reverse();
+            Ok(rows)
+        })
     }
 
     /// Violations of one SLA in `[from_ms, to_ms]`, for each `from_ms` given
@@ -225,20 +234,22 @@ impl Store {
         from_ms: &[i64],
         to_ms: i64,
     ) -> anyhow::Result<Vec<u64>> {
-        let mut counts = Vec::with_capacity(from_ms.len());
-        for &from in from_ms {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sla_violations WHERE sla_id = ? AND at_ms BETWEEN ? AND ?",
+        with_pool!(self, |pool| {
+            let mut counts = Vec::with_capacity(from_ms.len());
+            for &from in from_ms {
+                let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sla_violations WHERE sla_id = $1 AND at_ms BETWEEN $2 AND $3",
             )
             .bind(sla_id)
             .bind(from)
             .bind(to_ms)
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await
             .context("counting SLA violations")?;
-            counts.push(u64::try_from(n).unwrap_or(0));
-        }
-        Ok(counts)
+                counts.push(u64::try_from(n).unwrap_or(0));
+            }
+            Ok(counts)
+        })
     }
 }
 

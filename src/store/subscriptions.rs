@@ -44,14 +44,26 @@ pub enum Insert {
     LimitReached,
 }
 
-async fn same_subscription(
-    conn: &mut sqlx::SqliteConnection,
+/// The chat's subscription equal to `new` (the unique key), read on `conn`.
+async fn same_subscription<'c, E, DB>(
+    conn: E,
     new: &NewSubscription<'_>,
-) -> anyhow::Result<Option<Subscription>> {
+) -> anyhow::Result<Option<Subscription>>
+where
+    E: sqlx::Executor<'c, Database = DB>,
+    DB: sqlx::Database,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    Subscription: for<'r> sqlx::FromRow<'r, DB::Row>,
+{
     let sql = format!(
         "SELECT {COLUMNS} FROM subscriptions
-         WHERE chat_id = ? AND latitude = ? AND longitude = ? AND t_min IS ? AND t_max IS ?
-           AND rain = ? AND snow = ?"
+         WHERE chat_id = $1 AND latitude = $2 AND longitude = $3 AND t_min IS NOT DISTINCT FROM $4
+           AND t_max IS NOT DISTINCT FROM $5
+           AND rain = $6 AND snow = $7"
     );
     sqlx::query_as::<_, Subscription>(&sql)
         .bind(new.chat_id.get())
@@ -88,68 +100,68 @@ impl Store {
         limit: u32,
         zone: Option<ChatZone>,
     ) -> anyhow::Result<Insert> {
-        let mut tx = self.write_tx().await.context("subscribing: begin")?;
-        if let Some(existing) = same_subscription(&mut tx, &new).await? {
-            tx.commit().await.context("subscribing: commit")?;
-            return Ok(Insert::Existing(existing));
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO subscriptions
-                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at,
-                  ahead_s)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12
-             WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?1) < ?11",
-        )
-        .bind(new.chat_id.get())
-        .bind(new.city)
-        .bind(new.country)
-        .bind(new.latitude)
-        .bind(new.longitude)
-        .bind(new.band.min().map(|t| t.celsius()))
-        .bind(new.band.max().map(|t| t.celsius()))
-        .bind(new.rain)
-        .bind(new.snow)
-        .bind(now_unix())
-        .bind(i64::from(limit))
-        .bind(new.ahead.map(LeadTime::as_secs))
-        .execute(&mut *tx)
-        .await;
-        let inserted = match inserted {
-            Ok(done) => done,
-            // The same subscription committed by a concurrent request.
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                drop(tx);
-                let existing = same_subscription(&mut *self.pool.acquire().await?, &new)
-                    .await?
-                    .context("a duplicate subscription vanished")?;
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("subscribing: begin")?;
+            if let Some(existing) = same_subscription(&mut *tx, &new).await? {
+                tx.commit().await.context("subscribing: commit")?;
                 return Ok(Insert::Existing(existing));
             }
-            Err(e) => return Err(anyhow::Error::new(e).context("inserting a subscription")),
-        };
-        if inserted.rows_affected() == 0 {
-            return Ok(Insert::LimitReached);
-        }
-        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE id = ?");
-        let sub = sqlx::query_as::<_, Subscription>(&sql)
-            .bind(inserted.last_insert_rowid())
-            .fetch_one(&mut *tx)
-            .await
-            .context("reading the new subscription")?;
-        if let Some(zone) = zone {
-            sqlx::query(
-                "INSERT INTO chats (chat_id, timezone, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (chat_id) DO UPDATE SET timezone = ?2, updated_at = ?3
-                 WHERE chats.timezone IS NULL",
+            let inserted = sqlx::query(
+                "INSERT INTO subscriptions
+                 (chat_id, city, country, latitude, longitude, t_min, t_max, rain, snow, created_at,
+                  ahead_s)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12
+             WHERE (SELECT COUNT(*) FROM subscriptions WHERE chat_id = $1) < $11",
             )
             .bind(new.chat_id.get())
-            .bind(zone.name())
+            .bind(new.city)
+            .bind(new.country)
+            .bind(new.latitude)
+            .bind(new.longitude)
+            .bind(new.band.min().map(|t| t.celsius()))
+            .bind(new.band.max().map(|t| t.celsius()))
+            .bind(new.rain)
+            .bind(new.snow)
             .bind(now_unix())
+            .bind(i64::from(limit))
+            .bind(new.ahead.map(LeadTime::as_secs))
             .execute(&mut *tx)
-            .await
-            .context("adopting the place's time zone")?;
-        }
-        tx.commit().await.context("subscribing: commit")?;
-        Ok(Insert::Created(sub))
+            .await;
+            let inserted = match inserted {
+                Ok(done) => done,
+                // The same subscription committed by a concurrent request.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    drop(tx);
+                    let existing = same_subscription(&mut *pool.acquire().await?, &new)
+                        .await?
+                        .context("a duplicate subscription vanished")?;
+                    return Ok(Insert::Existing(existing));
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context("inserting a subscription")),
+            };
+            if inserted.rows_affected() == 0 {
+                return Ok(Insert::LimitReached);
+            }
+            // Read back by its unique key (no engine-specific "last id").
+            let sub = same_subscription(&mut *tx, &new)
+                .await?
+                .context("the new subscription is not there")?;
+            if let Some(zone) = zone {
+                sqlx::query(
+                    "INSERT INTO chats (chat_id, timezone, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (chat_id) DO UPDATE SET timezone = $2, updated_at = $3
+                 WHERE chats.timezone IS NULL",
+                )
+                .bind(new.chat_id.get())
+                .bind(zone.name())
+                .bind(now_unix())
+                .execute(&mut *tx)
+                .await
+                .context("adopting the place's time zone")?;
+            }
+            tx.commit().await.context("subscribing: commit")?;
+            Ok(Insert::Created(sub))
+        })
     }
 
     /// [`Store::subscribe`] for callers that only need the row (tests,
@@ -169,24 +181,28 @@ impl Store {
         &self,
         chat_id: ChatId,
     ) -> anyhow::Result<Vec<Subscription>> {
-        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id");
-        sqlx::query_as::<_, Subscription>(&sql)
-            .bind(chat_id.get())
-            .fetch_all(&self.pool)
-            .await
-            .context("listing a chat's subscriptions")
+        with_pool!(self, |pool| {
+            let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE chat_id = $1 ORDER BY id");
+            sqlx::query_as::<_, Subscription>(&sql)
+                .bind(chat_id.get())
+                .fetch_all(pool)
+                .await
+                .context("listing a chat's subscriptions")
+        })
     }
 
     /// Deletes one of the chat's own subscriptions; `false` when there is no
     /// such id *in this chat* (someone else's id looks exactly like a missing one).
     pub async fn delete_subscription(&self, chat_id: ChatId, id: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ? AND chat_id = ?")
-            .bind(id)
-            .bind(chat_id.get())
-            .execute(&self.pool)
-            .await
-            .context("deleting a subscription")?;
-        Ok(done.rows_affected() == 1)
+        with_pool!(self, |pool| {
+            let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1 AND chat_id = $2")
+                .bind(id)
+                .bind(chat_id.get())
+                .execute(pool)
+                .await
+                .context("deleting a subscription")?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }
 
@@ -199,14 +215,17 @@ impl Store {
         id: i64,
         ahead: Option<LeadTime>,
     ) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE subscriptions SET ahead_s = ? WHERE id = ? AND chat_id = ?")
-            .bind(ahead.map(LeadTime::as_secs))
-            .bind(id)
-            .bind(chat_id.get())
-            .execute(&self.pool)
-            .await
-            .context("setting a heads-up lead time")?;
-        Ok(done.rows_affected() == 1)
+        with_pool!(self, |pool| {
+            let done =
+                sqlx::query("UPDATE subscriptions SET ahead_s = $1 WHERE id = $2 AND chat_id = $3")
+                    .bind(ahead.map(LeadTime::as_secs))
+                    .bind(id)
+                    .bind(chat_id.get())
+                    .execute(pool)
+                    .await
+                    .context("setting a heads-up lead time")?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }
 

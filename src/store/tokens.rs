@@ -15,28 +15,33 @@ impl Store {
     /// than [`REVOCATION_MARGIN_S`] ago are pruned on the way: the expiry
     /// check refuses those tokens anyway.
     pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> anyhow::Result<()> {
-        let mut tx = self.write_tx().await.context("revoke: begin")?;
-        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
-            .bind(now_unix() - REVOCATION_MARGIN_S)
-            .execute(&mut *tx)
-            .await
-            .context("pruning revoked tokens")?;
-        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING")
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await.context("revoke: begin")?;
+            sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+                .bind(now_unix() - REVOCATION_MARGIN_S)
+                .execute(&mut *tx)
+                .await
+                .context("pruning revoked tokens")?;
+            sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)
             .bind(expires_at)
             .execute(&mut *tx)
             .await
             .context("revoking a token")?;
-        tx.commit().await.context("revoke: commit")
+            tx.commit().await.context("revoke: commit")
+        })
     }
 
     pub async fn is_token_revoked(&self, jti: &str) -> anyhow::Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = ?")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await
-            .context("checking a revoked token")?;
-        Ok(found.is_some())
+        with_pool!(self, |pool| {
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT jti FROM revoked_tokens WHERE jti = $1")
+                    .bind(jti)
+                    .fetch_optional(pool)
+                    .await
+                    .context("checking a revoked token")?;
+            Ok(found.is_some())
+        })
     }
 }
 

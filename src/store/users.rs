@@ -32,14 +32,15 @@ impl Store {
     /// existing one up to case and NFKC, or a chat id already used, is a
     /// `Conflict`.
     pub async fn insert_user(&self, new: NewUser<'_>) -> Result<User, WriteError> {
-        let mut tx = self
-            .write_tx()
-            .await
-            .context("insert user: begin")
-            .map_err(WriteError::Other)?;
-        let result = sqlx::query_as::<_, User>(&format!(
+        with_pool!(self, |pool| {
+            let mut tx = pool
+                .begin_write()
+                .await
+                .context("insert user: begin")
+                .map_err(WriteError::Other)?;
+            let result = sqlx::query_as::<_, User>(&format!(
             "INSERT INTO users (username, username_key, password_hash, chat_id, created_at, token_salt)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING {USER_COLUMNS}"
         ))
         .bind(new.username.as_str())
@@ -51,57 +52,64 @@ impl Store {
         // All rows: the statement has run to its end before the commit.
         .fetch_all(&mut *tx)
         .await;
-        let user = result
-            .map_err(|e| {
-                let what = match &e {
-                    sqlx::Error::Database(db) if db.message().contains("chat_id") => {
-                        "this Telegram chat id"
-                    }
-                    _ => "this username",
-                };
-                conflict_or(e, what, "inserting a user")
-            })?
-            .pop()
-            .context("inserting a user returned no row")?;
-        tx.commit()
-            .await
-            .context("insert user: commit")
-            .map_err(WriteError::Other)?;
-        Ok(user)
+            let user = result
+                .map_err(|e| {
+                    let what = match &e {
+                        sqlx::Error::Database(db) if db.message().contains("chat_id") => {
+                            "this Telegram chat id"
+                        }
+                        _ => "this username",
+                    };
+                    conflict_or(e, what, "inserting a user")
+                })?
+                .pop()
+                .context("inserting a user returned no row")?;
+            tx.commit()
+                .await
+                .context("insert user: commit")
+                .map_err(WriteError::Other)?;
+            Ok(user)
+        })
     }
 
     /// The account whose name is `username` up to case and NFKC (or, for an
     /// account older than migration 0006 whose key could not be built in SQL,
     /// exactly `username`).
     pub async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<User>> {
-        sqlx::query_as::<_, User>(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username_key = ? OR username = ?
-             ORDER BY username_key = ? DESC LIMIT 1"
-        ))
-        .bind(username_key(username))
-        .bind(username.trim())
-        .bind(username_key(username))
-        .fetch_optional(&self.pool)
-        .await
-        .context("looking up a user by name")
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR username = $2
+             ORDER BY username_key = $3 DESC LIMIT 1"
+            ))
+            .bind(username_key(username))
+            .bind(username.trim())
+            .bind(username_key(username))
+            .fetch_optional(pool)
+            .await
+            .context("looking up a user by name")
+        })
     }
 
     pub async fn user_by_id(&self, id: i64) -> anyhow::Result<Option<User>> {
-        sqlx::query_as::<_, User>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .context("looking up a user by id")
+        with_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .context("looking up a user by id")
+        })
     }
 
     /// Deletes an account; its id may be given to the next account.
     pub async fn delete_user(&self, id: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .context("deleting a user")?;
-        Ok(done.rows_affected() > 0)
+        with_pool!(self, |pool| {
+            let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .context("deleting a user")?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 }
 
