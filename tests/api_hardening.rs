@@ -51,7 +51,7 @@ async fn post_from(
 /// served with peer addresses as the app serves it.
 async fn app_with_tiny_hash_pool() -> (SocketAddr, Accounts, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
+    let config = Config::local(meteobot::store::scratch::database_url(dir.path(), "app").await);
     let store = Store::connect(&config.database_url).await.unwrap();
     let metrics = Metrics::new();
     let pool = HashPool::new(HashPoolSettings {

@@ -76,6 +76,7 @@ fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
         (&[("SLA_EVAL_INTERVAL", "1 fortnight")], "SLA_EVAL_INTERVAL"),
         (&[("ADMIN_CHAT_IDS", "12,abc")], "ADMIN_CHAT_IDS"),
         (&[("OPEN_METEO_API_URL", "not a url")], "OPEN_METEO_API_URL"),
+        (&[("DATABASE_URL", "mysql://bot:pw@db/x")], "DATABASE_URL"),
     ];
     for (env, variable) in cases {
         let out = meteobot()
@@ -103,6 +104,35 @@ fn bad_values_print_one_line_naming_the_variable_and_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("POLL_INTERVAL"));
+}
+
+/// PostgreSQL down at start (a closed port): one clear line naming the
+/// database without its password, exit 2, and nothing started. A supervisor
+/// (Kubernetes, systemd) restarts the process with its own backoff.
+#[test]
+fn an_unreachable_postgres_exits_2_naming_it_without_the_password() {
+    let out = meteobot()
+        .env(
+            "DATABASE_URL",
+            "postgres://bot:hunter2-pw@127.0.0.1:9/meteobot",
+        )
+        .env("TELOXIDE_TOKEN", "123:dummy")
+        .env("TELOXIDE_API_URL", "http://127.0.0.1:9/")
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("hunter2"), "the password leaked: {err}");
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "meteobot: cannot open the database postgres://bot:***@127.0.0.1:9/meteobot"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("admin port listening"), "{err}");
 }
 
 #[test]

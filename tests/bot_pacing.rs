@@ -40,7 +40,7 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 #[tokio::test]
 async fn a_429_on_a_reply_holds_the_notifier_and_the_reply_is_sent_after_the_wait() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite:{}", dir.path().join("x.db").display()))
+    let store = Store::connect(&meteobot::store::scratch::database_url(dir.path(), "x").await)
         .await
         .unwrap();
     let fake = FakeTelegram::start().await;

@@ -64,7 +64,7 @@ struct Rig {
 /// Series stay fresh for `max_age`.
 async fn rig(max_age: Duration) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite:{}", dir.path().join("d.db").display()))
+    let store = Store::connect(&meteobot::store::scratch::database_url(dir.path(), "d").await)
         .await
         .unwrap();
     let weather = MockServer::start().await;

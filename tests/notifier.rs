@@ -27,7 +27,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("x.db").display());
+    let url = meteobot::store::scratch::database_url(dir.path(), "x").await;
     Setup {
         store: Store::connect(&url).await.expect("store"),
         fake: FakeTelegram::start().await,

@@ -39,7 +39,24 @@ impl Running {
 /// upstream is a closed loopback port.
 async fn start(adjust: impl FnOnce(&mut Config)) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
+    let url = meteobot::store::scratch::database_url(dir.path(), "app").await;
+    start_on(dir, url, adjust).await
+}
+
+/// [`start`] on a SQLite file `app.db` in the guard's directory, whatever the
+/// engine under test (what happens to SQLite's files).
+async fn start_on_sqlite() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    start_on(dir, url, |_| {}).await
+}
+
+async fn start_on(
+    dir: tempfile::TempDir,
+    url: String,
+    adjust: impl FnOnce(&mut Config),
+) -> Running {
+    let mut config = Config::local(url);
     let closed = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
     config.open_meteo_api_url = closed.clone();
     config.open_meteo_geocoding_url = closed;
@@ -92,7 +109,7 @@ async fn ready_when_the_database_and_workers_are_fine() {
 
 #[tokio::test]
 async fn a_deleted_database_file_makes_readyz_503() {
-    let app = start(|_| {}).await;
+    let app = start_on_sqlite().await;
     readyz_until(&app, 200).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(app.dir.path().join(format!("app.db{suffix}")));

@@ -31,7 +31,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("x.db").display());
+    let url = meteobot::store::scratch::database_url(dir.path(), "x").await;
     Setup {
         store: Store::connect(&url).await.expect("store"),
         url,
@@ -318,7 +318,7 @@ async fn two_apps_on_one_file_poll_on_one_and_the_other_takes_over_when_it_dies(
     use meteobot::startup::App;
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let url = meteobot::store::scratch::database_url(dir.path(), "app").await;
     let telegram = FakeTelegram::start().await;
     let clock = ManualClock::default();
     // Each replica in a runtime of its own: dropping it ends every task at

@@ -32,10 +32,10 @@ struct Database {
 }
 
 impl Database {
-    fn new() -> Self {
+    async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         Self {
-            url: format!("sqlite:{}", dir.path().join("app.db").display()),
+            url: meteobot::store::scratch::database_url(dir.path(), "app").await,
             _dir: dir,
         }
     }
@@ -169,7 +169,7 @@ fn sorted(values: &Value) -> Vec<String> {
 #[tokio::test]
 async fn set_webhook_is_called_at_start_with_the_url_the_secret_and_the_kinds_polling_asks_for() {
     let telegram = FakeTelegram::start().await;
-    let db = Database::new();
+    let db = Database::new().await;
     let app = start(webhook_config(&db, &telegram)).await;
     wait_for("setWebhook", async || {
         !telegram.calls("setWebhook").is_empty()
@@ -197,7 +197,7 @@ async fn set_webhook_is_called_at_start_with_the_url_the_secret_and_the_kinds_po
 
     // Long polling (the default) asks for the same kinds.
     let polling = FakeTelegram::start().await;
-    let db = Database::new();
+    let db = Database::new().await;
     let app = start(polling_config(&db, &polling)).await;
     wait_for("a getUpdates with allowed_updates", async || {
         polling.allowed_updates().is_some()
@@ -213,7 +213,7 @@ async fn set_webhook_is_called_at_start_with_the_url_the_secret_and_the_kinds_po
 #[tokio::test]
 async fn a_wrong_or_missing_secret_is_401_and_a_body_that_is_no_update_is_400() {
     let telegram = FakeTelegram::start().await;
-    let db = Database::new();
+    let db = Database::new().await;
     let app = start(webhook_config(&db, &telegram)).await;
     let (_, update) = says(&telegram, 1, "/start");
     let body = update.to_string();
@@ -253,7 +253,7 @@ async fn a_wrong_or_missing_secret_is_401_and_a_body_that_is_no_update_is_400() 
 #[tokio::test]
 async fn start_posted_to_the_webhook_gets_its_reply() {
     let telegram = FakeTelegram::start().await;
-    let db = Database::new();
+    let db = Database::new().await;
     let app = start(webhook_config(&db, &telegram)).await;
     let chat = 4242;
     let (update_id, update) = says(&telegram, chat, "/start");
@@ -287,7 +287,7 @@ async fn start_posted_to_the_webhook_gets_its_reply() {
 #[tokio::test]
 async fn an_update_delivered_twice_to_one_or_two_replicas_is_handled_once() {
     let telegram = FakeTelegram::start().await;
-    let db = Database::new();
+    let db = Database::new().await;
     let one = start(webhook_config(&db, &telegram)).await;
     let two = start(webhook_config(&db, &telegram)).await;
     let chat = 77;
@@ -314,7 +314,7 @@ async fn an_update_delivered_twice_to_one_or_two_replicas_is_handled_once() {
 
 #[tokio::test]
 async fn an_update_recorded_by_an_app_stopped_before_handling_it_is_handled_by_the_next() {
-    let db = Database::new();
+    let db = Database::new().await;
     // The first app cannot use Telegram (its getMe is refused), so it
     // records but never handles.
     let unreachable = FakeTelegram::start().await;

@@ -210,6 +210,7 @@ pub(super) async fn sqlite_pool(
 pub(super) async fn pg_pool(
     database_url: &str,
     acquisitions: Arc<AtomicU64>,
+    reuse: bool,
 ) -> anyhow::Result<PgPool> {
     let unreachable = |source| Unreachable {
         url: crate::secret::redact_url(database_url),
@@ -241,6 +242,7 @@ pub(super) async fn pg_pool(
             opened.fetch_add(1, Ordering::Relaxed);
             Box::pin(async { Ok(()) })
         })
+        .after_release(move |_conn, _meta| Box::pin(async move { Ok(reuse) }))
         .connect_lazy_with(options))
 }
 /// Why an idle connection must not be reused, if it must not.

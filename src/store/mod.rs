@@ -108,13 +108,27 @@ impl Store {
     /// Opens (creating a missing SQLite file) and migrates the database of
     /// `database_url`: `sqlite:…` or `postgres://…` / `postgresql://…`.
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        Self::open(database_url, true).await
+    }
+
+    /// [`Store::connect`] for a caller that runs the store from short-lived
+    /// tokio runtimes (teloxide_tests' MockBot runs each dispatch on a
+    /// runtime of its own): a PostgreSQL connection belongs to the runtime
+    /// that opened it, so none is kept past its query. SQLite's connections
+    /// live on threads of their own and are pooled as usual.
+    pub async fn connect_unpooled(database_url: &str) -> anyhow::Result<Self> {
+        Self::open(database_url, false).await
+    }
+
+    async fn open(database_url: &str, reuse: bool) -> anyhow::Result<Self> {
         let acquisitions = Arc::new(AtomicU64::new(0));
         let pool = match EngineKind::of_url(database_url)? {
             EngineKind::Sqlite => {
                 Pool::Sqlite(engine::sqlite_pool(database_url, Arc::clone(&acquisitions)).await?)
             }
             EngineKind::Postgres => {
-                Pool::Postgres(engine::pg_pool(database_url, Arc::clone(&acquisitions)).await?)
+                let counter = Arc::clone(&acquisitions);
+                Pool::Postgres(engine::pg_pool(database_url, counter, reuse).await?)
             }
         };
         let store = Self { pool, acquisitions };

@@ -27,9 +27,11 @@ pub struct BotRig {
 
 pub async fn bot_rig(admins: Vec<i64>) -> BotRig {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite:{}", dir.path().join("bot.db").display()))
-        .await
-        .unwrap();
+    // MockBot runs every dispatch on a runtime of its own (see below).
+    let store =
+        Store::connect_unpooled(&meteobot::store::scratch::database_url(dir.path(), "bot").await)
+            .await
+            .unwrap();
     let weather = MockServer::start().await;
     let url = reqwest::Url::parse(&weather.uri()).unwrap();
     // MockBot runs every dispatch on a runtime of its own: no pooled

@@ -37,7 +37,7 @@ pub struct TestApp {
 async fn test_config(adjust: impl FnOnce(&mut Config)) -> (TempDir, MockServer, Config) {
     let dir = tempfile::tempdir().expect("temp dir");
     let weather = MockServer::start().await;
-    let mut config = Config::local(format!("sqlite:{}", dir.path().join("app.db").display()));
+    let mut config = Config::local(meteobot::store::scratch::database_url(dir.path(), "app").await);
     let base = reqwest::Url::parse(&weather.uri()).unwrap();
     config.open_meteo_api_url = base.clone();
     config.open_meteo_geocoding_url = base.clone();

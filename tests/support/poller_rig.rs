@@ -65,7 +65,7 @@ pub struct Rig {
 
 pub async fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite:{}", dir.path().join("p.db").display()))
+    let store = Store::connect(&meteobot::store::scratch::database_url(dir.path(), "p").await)
         .await
         .unwrap();
     let weather = MockServer::start().await;

@@ -85,7 +85,7 @@ impl SlaRig {
         metrics: Option<Metrics>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("sla.db").display());
+        let url = meteobot::store::scratch::database_url(dir.path(), "sla").await;
         let store = Store::connect(&url).await.unwrap();
         let metrics = metrics.unwrap_or_default();
         let service = SlaService::new(store.clone(), source, syntax, EVAL_INTERVAL);
