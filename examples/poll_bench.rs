@@ -9,7 +9,13 @@
 //! 3. memory in use (RSS) after each phase.
 //!
 //! Run with `cargo run --release --example poll_bench`
-//! (`-- --subscriptions 10000 --locations 200` for a smaller run).
+//! (`-- --subscriptions 10000 --locations 200` for a smaller run). The store
+//! is a temp-file SQLite by default; `-- --postgres <server URL>` (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`) runs the same workload on a
+//! fresh database created on that PostgreSQL server and dropped at the end
+//! (`--keep-database` keeps it for inspection). `--analyze` runs `ANALYZE`
+//! (untimed) before each evaluation tick, as in a database with statistics. RSS is this process only: on
+//! PostgreSQL the server's memory is not included.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -21,10 +27,15 @@ use meteobot::alerts::{Poller, PollerSettings};
 use meteobot::domain::{ChatId, LeadTime, Temperature, TemperatureBand};
 use meteobot::forecasts::{ForecastSettings, Forecasts};
 use meteobot::metrics::Metrics;
-use meteobot::store::{NewSubscription, Store};
+use meteobot::secret::redact_url;
+use meteobot::store::scratch::fresh_postgres_database;
+use meteobot::store::{EngineKind, NewSubscription, Store};
 use meteobot::weather::grid::Cell;
 use meteobot::weather::{Coordinates, Place, Quota, Series, Step, WeatherError, WeatherProvider};
 use tokio::sync::Notify;
+
+#[path = "poll_bench/db.rs"]
+mod db;
 
 /// Every point gets the same flat series at the temperature set between
 /// cycles, starting at `base`; Open-Meteo's weighting (one call a place).
@@ -87,13 +98,23 @@ impl WeatherProvider for InProcess {
     }
 }
 
-fn arg(name: &str, default: usize) -> usize {
+/// The value following `name` on the command line.
+fn arg_value(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    arg_value(name)
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
 }
 
 /// Resident and peak resident memory of this process, in MB.
@@ -121,9 +142,21 @@ fn point(loc: usize) -> Coordinates {
 async fn main() -> anyhow::Result<()> {
     let subscriptions = arg("--subscriptions", 100_000);
     let locations = arg("--locations", 2_000).max(1);
+    let postgres = arg_value("--postgres");
     let dir = tempfile::tempdir()?;
-    let store =
-        Store::connect(&format!("sqlite:{}", dir.path().join("bench.db").display())).await?;
+    let database_url = match &postgres {
+        Some(server) => fresh_postgres_database(server).await?,
+        None => format!("sqlite:{}", dir.path().join("bench.db").display()),
+    };
+    let store = Store::connect(&database_url).await?;
+    match store.engine() {
+        EngineKind::Sqlite => println!("engine: SQLite (temp file {})", dir.path().display()),
+        EngineKind::Postgres => println!(
+            "engine: PostgreSQL {} ({})",
+            redact_url(&database_url),
+            db::server_version(postgres.as_deref().unwrap_or_default()).await?
+        ),
+    }
 
     let started = Instant::now();
     let band = TemperatureBand::new(Some(Temperature::new(5.0)?), Some(Temperature::new(30.0)?))?;
@@ -256,7 +289,14 @@ async fn main() -> anyhow::Result<()> {
         ("every subscription clears", 20.0, 240),
         ("steady again", 21.0, 300),
     ];
-    println!("\n## Evaluation tick (read series + subscriptions, decide, write)");
+    println!(
+        "\n## Evaluation tick (read series + subscriptions, decide, write){}",
+        if flag("--analyze") {
+            "; ANALYZE before each tick"
+        } else {
+            ""
+        }
+    );
     println!(
         "{:<36} {:>7} {:>9} {:>8} {:>9}   read / decide / write (ms)",
         "cycle", "tick s", "messages", "changes", "refresh s"
@@ -270,6 +310,9 @@ async fn main() -> anyhow::Result<()> {
         provider
             .base
             .store(at.timestamp() as u64, Ordering::Relaxed);
+        if flag("--analyze") {
+            db::analyze(store.engine(), &database_url).await?;
+        }
         let report = poller.poll_once(at).await?;
         let ms = |d: Duration| d.as_millis();
         println!(
@@ -289,5 +332,16 @@ async fn main() -> anyhow::Result<()> {
         store.pending_count().await?,
         memory()
     );
+    if let Some(bytes) = store.database_size().await? {
+        println!("database size: {:.0} MB", bytes as f64 / 1e6);
+    }
+    store.close().await;
+    if let Some(server) = &postgres {
+        if flag("--keep-database") {
+            println!("kept {}", redact_url(&database_url));
+        } else {
+            db::drop_postgres_database(server, &database_url).await?;
+        }
+    }
     Ok(())
 }
