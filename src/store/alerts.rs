@@ -73,8 +73,9 @@ pub struct EpisodeChange {
 /// Rows per multi-row statement: 6 columns × 5,000 stays below SQLite's
 /// 32,766 bound parameters.
 const BATCH: usize = 5000;
-/// Outbox rows have 7 columns: 4,000 × 7 = 28,000 parameters.
-const MESSAGE_BATCH: usize = 4000;
+/// Outbox rows have 9 columns: 3,000 × 9 = 27,000 parameters (SQLite allows
+/// 32,766). Held events have 8: 24,000.
+const MESSAGE_BATCH: usize = 3000;
 
 impl Store {
     pub async fn watched_subscriptions(&self) -> anyhow::Result<Vec<Watched>> {
@@ -345,6 +346,31 @@ mod tests {
             dedup_key: key.into(),
             ..NewMessage::default()
         }
+    }
+
+    /// More messages than one statement may carry (a storm: every
+    /// subscription flips at once) are written in chunks, all in one
+    /// transaction. 4,000 rows × 9 columns once broke SQLite's limit of
+    /// 32,766 parameters and failed every poll after.
+    #[tokio::test]
+    async fn a_storm_of_messages_is_written_in_chunks() {
+        let (store, _dir) = temp_store().await;
+        let id = subscribe(&store, 1, 41.0).await;
+        let messages: Vec<NewMessage> = (0..super::MESSAGE_BATCH * 2 + 7)
+            .map(|i| message(id, 1, &format!("storm {i}")))
+            .collect();
+        store
+            .apply_alert_changes(&AlertWrite {
+                changes: &[],
+                messages: &messages,
+                held: &[],
+                woke: &[],
+                zones: &[],
+                now_ms: 1_000_000,
+            })
+            .await
+            .expect("written in chunks");
+        assert_eq!(store.pending_count().await.unwrap(), messages.len() as i64);
     }
 
     #[tokio::test]
