@@ -121,6 +121,9 @@ pub struct Notifier {
 /// a dead replica's rows are soon sent by another.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
+/// The window of Telegram's overall limit (30 messages a second).
+const WINDOW_MS: i64 = 1_000;
+
 /// How often the flood wait stored by any replica is read.
 const HOLD_READ_EVERY: Duration = Duration::from_secs(1);
 
@@ -236,12 +239,17 @@ impl Notifier {
     /// (answer times are `now_ms` plus the time the step took). Pacing keeps
     /// to the monotonic clock.
     pub async fn step_at(&mut self, now_ms: i64) -> anyhow::Result<StepOutcome> {
+        // Paired with the monotonic now at once: the times written later
+        // (`sent_at_ms`, from which a chat cools down on every replica) are
+        // `now_ms` plus the time elapsed since *here*, not since the
+        // maintenance below.
+        let clock = Clock::at(now_ms);
         if !self.deps.status.healthy() {
             return Ok(StepOutcome::TokenRejected);
         }
         self.flush_unrecorded().await?;
         self.maintain(now_ms).await?;
-        let outcome = self.send_due(Clock::at(now_ms)).await;
+        let outcome = self.send_due(clock).await;
         let depth = self.deps.store.pending_count().await?;
         self.deps.metrics.outbox_depth.set(depth);
         if matches!(
@@ -374,7 +382,10 @@ impl Notifier {
         // enough rows that they cannot crowd out the ones we may send.
         let batch = self.deps.limits.batch;
         let limit = batch.saturating_add(u32::try_from(cooling).unwrap_or(u32::MAX));
-        let due = self.deps.store.due_messages(clock.ms, limit).await?;
+        let cooling = self.deps.pace.cooling();
+        let due = (self.deps.store)
+            .due_messages(clock.ms, limit, cooling)
+            .await?;
         let mut ready = Vec::new();
         let mut cooled_at: Option<Instant> = None;
         {
@@ -399,12 +410,16 @@ impl Notifier {
             // theirs: what counts then is when they cool, or a later head.
             let cooled_ms = cooled_at.map(|at| clock.wall_ms(at));
             let wall_now = clock.ms;
-            let head_due = (self.deps.store.next_head_due_ms().await?)
+            let head_due = (self.deps.store.next_head_due_ms(cooling).await?)
                 .filter(|due| cooled_ms.is_none() || *due > wall_now);
             let next_due_ms = head_due.into_iter().chain(cooled_ms).min();
             return Ok(StepOutcome::Idle { next_due_ms });
         }
-        self.dispatch(ready, clock).await
+        // A send starts only in the first half of its claim, so that it is
+        // answered and recorded before the claim ends and another replica
+        // may take the row (the Bot API client gives up well within it).
+        let start_by = clock.instant + self.claim_lease / 2;
+        self.dispatch(ready, clock, start_by).await
     }
 
     /// A 429 any replica stored holds this one's sends too: read at most
@@ -428,28 +443,48 @@ impl Notifier {
     }
 
     /// Starts one send per row, each at its paced slot, at most
-    /// `max_in_flight` at once; stops starting on shutdown or a flood wait
-    /// (the rows not started stay pending, untouched). Then waits for every
-    /// started send and its record.
+    /// `max_in_flight` at once; stops starting on shutdown, a flood wait or
+    /// at `start_by` (the rows not started stay pending, their claims
+    /// released). Then waits for every started send and its record.
     async fn dispatch(
         &mut self,
         rows: Vec<OutboxMessage>,
         clock: Clock,
+        start_by: Instant,
     ) -> anyhow::Result<StepOutcome> {
+        let shared = match self.shared_slots(rows.len(), clock, start_by).await? {
+            Ok(shared) => shared,
+            // The other replicas hold the slots until then: ours later.
+            Err(room_ms) => {
+                let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                (self.deps.store)
+                    .release_claims(&ids, &self.deps.holder)
+                    .await?;
+                return Ok(StepOutcome::Idle {
+                    next_due_ms: Some(room_ms),
+                });
+            }
+        };
         let permits = Arc::new(Semaphore::new(self.deps.limits.max_in_flight.max(1)));
         let mut shutdown = self.shutdown.clone();
         let mut tasks = JoinSet::new();
         // Claimed rows not started: released at the end of the step.
         let mut unstarted = Vec::new();
-        let mut rows = rows.into_iter();
-        for row in rows.by_ref() {
+        let mut rows = rows.into_iter().enumerate();
+        for (i, row) in rows.by_ref() {
             let permit = tokio::select! {
                 biased;
                 _ = stopped(&mut shutdown) => { unstarted.push(row.id); break },
                 permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closed"),
             };
             let slot = match self.reserve_slot(row.chat_id) {
-                Slot::At(slot) => slot,
+                Slot::At(slot) if slot.max(shared.at(i)) <= start_by => slot.max(shared.at(i)),
+                // Too late in the claim (a long queue of slots ahead): this
+                // and the rest are released for a later step.
+                Slot::At(_) => {
+                    unstarted.push(row.id);
+                    break;
+                }
                 Slot::Held => {
                     unstarted.push(row.id);
                     break;
@@ -472,9 +507,13 @@ impl Notifier {
                 unstarted.push(row.id);
                 break;
             }
+            if !self.window_has_room(clock, start_by, &mut shutdown).await? {
+                unstarted.push(row.id);
+                break;
+            }
             tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
         }
-        unstarted.extend(rows.map(|row| row.id));
+        unstarted.extend(rows.map(|(_, row)| row.id));
 
         let mut report = StepReport::default();
         let mut write_error = None;
@@ -505,6 +544,93 @@ impl Notifier {
             Some(err) => Err(err.context("recording send outcomes")),
             None if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),
             None => Ok(StepOutcome::Worked(report)),
+        }
+    }
+
+    /// Reserves one shared start slot per row (`Store::reserve_send_slots`):
+    /// with the other replicas' reservations, every send of the bot starts
+    /// at least the pace's spacing after the one before.
+    /// Only slots that start by `start_by` are reserved: at most as many as
+    /// fit, and none when the other replicas' reservations reach past it;
+    /// then `Err` is when (unix ms) there is room again.
+    async fn shared_slots(
+        &self,
+        rows: usize,
+        clock: Clock,
+        start_by: Instant,
+    ) -> anyhow::Result<Result<SharedSlots, i64>> {
+        let spacing = self.deps.pace.spacing();
+        // Now, not the step's start: a slot "free" since then is in the
+        // past, and sends at past slots would start all at once.
+        let (now, now_ms) = (Instant::now(), clock.now_ms());
+        if spacing.is_zero() || rows == 0 {
+            return Ok(Ok(SharedSlots {
+                first: now,
+                spacing,
+            }));
+        }
+        let window = millis(start_by.saturating_duration_since(now));
+        let fit = usize::try_from(window / millis(spacing))
+            .unwrap_or(0)
+            .max(1);
+        let n = u32::try_from(rows.min(fit)).unwrap_or(u32::MAX);
+        let horizon = (window - millis(spacing) * i64::from(n)).max(0);
+        let reserved = (self.deps.store)
+            .reserve_send_slots(now_ms, millis(spacing), n, horizon)
+            .await?;
+        Ok(match reserved {
+            Ok(first_ms) => {
+                let ahead = u64::try_from(first_ms.saturating_sub(now_ms)).unwrap_or(0);
+                Ok(SharedSlots {
+                    first: now + Duration::from_millis(ahead),
+                    spacing,
+                })
+            }
+            Err(free_ms) => Err(free_ms.saturating_sub(horizon)),
+        })
+    }
+
+    /// Records this send's start in the shared window (`send_starts`) once
+    /// the last second holds fewer than the pace allows (see `max`), waiting
+    /// for room until `start_by`. Slots space the starts; this holds when a
+    /// timer fired late and two replicas' sends came close together.
+    /// `false`: no room in time, or shutdown.
+    async fn window_has_room(
+        &self,
+        clock: Clock,
+        start_by: Instant,
+        shutdown: &mut Option<ShutdownListener>,
+    ) -> anyhow::Result<bool> {
+        let spacing = millis(self.deps.pace.spacing());
+        if spacing == 0 {
+            return Ok(true);
+        }
+        // One fewer than the spacing fits (28 at 34 ms): with the new one
+        // at most 29 starts in a second, one short of Telegram's 30, so a
+        // request delayed on its way still arrives inside the limit.
+        let max = u32::try_from(WINDOW_MS / spacing - 1)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        loop {
+            let (now, now_ms) = (Instant::now(), clock.now_ms());
+            let retry_ms = match self
+                .deps
+                .store
+                .try_start_send(now_ms, WINDOW_MS, max)
+                .await?
+            {
+                Ok(()) => return Ok(true),
+                Err(retry_ms) => retry_ms,
+            };
+            let wait = Duration::from_millis(u64::try_from(retry_ms - now_ms).unwrap_or(0));
+            if now + wait > start_by {
+                return Ok(false);
+            }
+            tokio::select! {
+                biased;
+                _ = stopped(shutdown) => return Ok(false),
+                _ = tokio::time::sleep(wait) => {}
+            }
         }
     }
 
@@ -626,6 +752,19 @@ impl Clock {
     fn wall_ms(&self, at: Instant) -> i64 {
         self.ms
             .saturating_add(millis(at.saturating_duration_since(self.instant)))
+    }
+}
+
+/// The shared start slots a step reserved: the i-th row's send starts no
+/// sooner than `first + i × spacing`.
+struct SharedSlots {
+    first: Instant,
+    spacing: Duration,
+}
+
+impl SharedSlots {
+    fn at(&self, i: usize) -> Instant {
+        self.first + self.spacing * u32::try_from(i).unwrap_or(u32::MAX)
     }
 }
 

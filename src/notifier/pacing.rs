@@ -165,6 +165,22 @@ impl SendPace {
         Self::new(spacing, chat_spacing, chat_spacing * ratio as u32)
     }
 
+    /// The least time between the starts of two sends, any chat.
+    pub fn spacing(&self) -> Duration {
+        self.lock().spacing
+    }
+
+    /// How long a chat cools down after a message, for the store's
+    /// cross-replica view (`Store::due_messages`).
+    pub fn cooling(&self) -> crate::store::Cooling {
+        let pacer = self.lock();
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
+        crate::store::Cooling {
+            private_ms: ms(pacer.chat_spacing),
+            group_ms: ms(pacer.group_spacing),
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, Pacer> {
         // A std Mutex, held for a few instructions, never across an await;
         // the pacer stays consistent even if a holder panicked.

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 
-use super::Store;
+use super::{Cooling, Store};
 
 /// `last_error` of rows dropped by [`Store::drop_superseded`].
 pub const SUPERSEDED: &str = "superseded before delivery";
@@ -13,15 +13,24 @@ impl Store {
     /// is due when its claim ends, if it is still pending then). A later row
     /// waiting behind its chat's retried head does not count, so an idle
     /// notifier does not wake for a row it may not send yet.
-    pub async fn next_head_due_ms(&self) -> anyhow::Result<Option<i64>> {
+    /// A chat still cooling down after its last delivered message (any
+    /// replica's) is due when it has cooled (see [`Store::due_messages`]).
+    pub async fn next_head_due_ms(&self, cooling: Cooling) -> anyhow::Result<Option<i64>> {
         with_pool!(self, |pool| {
             sqlx::query_scalar(&format!(
-                "SELECT MIN({}(o.next_attempt_at_ms, COALESCE(o.claimed_until_ms, 0)))
+                "SELECT MIN({}(o.next_attempt_at_ms, COALESCE(o.claimed_until_ms, 0),
+                              CASE WHEN o.chat_id < 0 THEN $2 ELSE $1 END
+                              + COALESCE((SELECT MAX(s.sent_at_ms) FROM outbox s
+                                          WHERE s.chat_id = o.chat_id AND s.status = 'sent'
+                                            AND CASE WHEN o.chat_id < 0 THEN $2 ELSE $1 END > 0),
+                                         0)))
              FROM outbox o
              JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) h
                ON h.id = o.id",
                 pool.dialect().greatest()
             ))
+            .bind(cooling.private_ms)
+            .bind(cooling.group_ms)
             .fetch_one(pool)
             .await
             .context("reading the next due time of each chat's oldest message")

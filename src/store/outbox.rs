@@ -56,6 +56,14 @@ pub struct OutboxRow {
     pub reply_markup: Option<String>,
 }
 
+/// How long a chat cools down after a delivered message (ms): Telegram's
+/// 1/s per private chat and 20/min per group (chat id < 0). Zero: none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cooling {
+    pub private_ms: i64,
+    pub group_ms: i64,
+}
+
 /// A message to enqueue.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewMessage {
@@ -102,10 +110,15 @@ impl Store {
     /// chat's messages in order (an all-clear never overtakes its alert,
     /// whichever replica sends them: the next row is not a head until the
     /// claimed one left `pending`) and lets the notifier pace each chat.
+    ///
+    /// A chat whose last message was delivered less than its `cooling` ago
+    /// (by any replica: `sent_at_ms` is Telegram's answer) is left out, so
+    /// the per-chat limit holds across replicas.
     pub async fn due_messages(
         &self,
         now_ms: i64,
         limit: u32,
+        cooling: Cooling,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         with_pool!(self, |pool| {
             sqlx::query_as::<_, OutboxMessage>(
@@ -117,11 +130,18 @@ impl Store {
                AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms <= $1)
                AND o.id = (SELECT MIN(p.id) FROM outbox p
                            WHERE p.chat_id = o.chat_id AND p.status = 'pending')
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox s
+                   WHERE s.chat_id = o.chat_id AND s.status = 'sent'
+                     AND CASE WHEN o.chat_id < 0 THEN $4 ELSE $3 END > 0
+                     AND s.sent_at_ms > $1 - CASE WHEN o.chat_id < 0 THEN $4 ELSE $3 END)
              ORDER BY o.next_attempt_at_ms, o.id
              LIMIT $2",
         )
         .bind(now_ms)
         .bind(i64::from(limit))
+        .bind(cooling.private_ms)
+        .bind(cooling.group_ms)
         .fetch_all(pool)
         .await
         .context("reading due outbox messages")

@@ -1,0 +1,205 @@
+//! Telegram's limits across replicas: the shared start slots of sends.
+//!
+//! Why a slot row and not a token bucket or an advisory lock held while
+//! sending: a send takes 20–500 ms and several are in flight at once, so
+//! nothing may be held for its duration; what must be shared is only *when
+//! the next send may start*. Each sender reserves `n` consecutive slots
+//! `spacing` apart in one statement (a batch of the notifier, or one reply)
+//! and waits for them; the row's lock serialises reservations, so the starts
+//! of all replicas together are `spacing` apart (34 ms: 29.4/s). A reserved
+//! slot its sender does not use is lost, never lent: the rate only errs low.
+
+use anyhow::Context;
+
+use super::{Engine, Pool, Store};
+
+/// The transaction-level advisory lock that orders send starts on
+/// PostgreSQL ("sendslot"): not the store's write lock, which a poll's
+/// transaction may hold for a second.
+const PG_SEND_LOCK: i64 = 0x7365_6e64_736c_6f74;
+/// Starts older than this are deleted as new ones are recorded.
+const KEEP_STARTS_MS: i64 = 60_000;
+
+/// A reservation further ahead than this is a clock that jumped (or a
+/// replica's clock far ahead): the slots restart from now instead of making
+/// every sender wait for it. No sender reserves beyond its claim (a minute).
+const MAX_AHEAD_MS: i64 = 10 * 60_000;
+
+impl Store {
+    /// Reserves `n` start slots `spacing_ms` apart at or after `now_ms` (unix
+    /// ms) and returns the first; the others follow it. Only when the first
+    /// is at most `horizon_ms` ahead: otherwise nothing is reserved and
+    /// `Err` is when the next free slot is (the queue of reservations never
+    /// grows past what its senders can start). Slots do not accumulate while
+    /// idle: a quiet minute never turns into a burst.
+    pub async fn reserve_send_slots(
+        &self,
+        now_ms: i64,
+        spacing_ms: i64,
+        n: u32,
+        horizon_ms: i64,
+    ) -> anyhow::Result<Result<i64, i64>> {
+        let span = spacing_ms.saturating_mul(i64::from(n));
+        with_pool!(self, |pool| {
+            let sql = format!(
+                "UPDATE send_slots SET next_ms =
+                     CASE WHEN next_ms > $1 + $3 THEN $1 ELSE {}(next_ms, $1) END + $2
+                 WHERE id = 1 AND (next_ms > $1 + $3 OR next_ms <= $1 + $4)
+                 RETURNING next_ms",
+                pool.dialect().greatest()
+            );
+            // All rows: the statement has run to its end (see users.rs).
+            let next: Vec<i64> = sqlx::query_scalar(&sql)
+                .bind(now_ms)
+                .bind(span)
+                .bind(MAX_AHEAD_MS)
+                .bind(horizon_ms)
+                .fetch_all(pool)
+                .await
+                .context("reserving send slots")?;
+            if let Some(next) = next.first() {
+                return Ok(Ok(next - span));
+            }
+            let free: i64 = sqlx::query_scalar("SELECT next_ms FROM send_slots WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .context("reading the next free send slot")?;
+            Ok(Err(free))
+        })
+    }
+    /// Records that a send starts at `now_ms` (unix ms) unless `max` sends
+    /// of any replica started in the `window_ms` before; then `Err` is when
+    /// the window has room again. The check and the record are one
+    /// serialised transaction, so two replicas cannot both take the last
+    /// place.
+    pub async fn try_start_send(
+        &self,
+        now_ms: i64,
+        window_ms: i64,
+        max: u32,
+    ) -> anyhow::Result<Result<(), i64>> {
+        macro_rules! take {
+            ($tx:ident) => {{
+                let recent: Vec<i64> = sqlx::query_scalar(
+                    "SELECT at_ms FROM send_starts WHERE at_ms > $1 - $2
+                     ORDER BY at_ms DESC LIMIT $3",
+                )
+                .bind(now_ms)
+                .bind(window_ms)
+                .bind(i64::from(max))
+                .fetch_all(&mut *$tx)
+                .await
+                .context("reading recent send starts")?;
+                if max == 0 || recent.len() >= max as usize {
+                    let oldest = recent.last().copied().unwrap_or(now_ms);
+                    return Ok(Err(oldest + window_ms));
+                }
+                sqlx::query("INSERT INTO send_starts (at_ms) VALUES ($1)")
+                    .bind(now_ms)
+                    .execute(&mut *$tx)
+                    .await
+                    .context("recording a send start")?;
+                sqlx::query("DELETE FROM send_starts WHERE at_ms < $1")
+                    .bind(now_ms - KEEP_STARTS_MS)
+                    .execute(&mut *$tx)
+                    .await
+                    .context("pruning send starts")?;
+                $tx.commit().await.context("send start: commit")?;
+                Ok(Ok(()))
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await.context("send start: begin")?;
+                take!(tx)
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.context("send start: begin")?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_SEND_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .context("send start: lock")?;
+                take!(tx)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn slots_follow_each_other_and_do_not_accumulate() {
+        let (store, _dir) = temp_store().await;
+        let reserve = |now, n, horizon| {
+            let store = store.clone();
+            async move { store.reserve_send_slots(now, 34, n, horizon).await.unwrap() }
+        };
+        assert_eq!(reserve(1_000, 3, 500).await, Ok(1_000));
+        // The next sender starts after those three, whoever it is.
+        assert_eq!(reserve(1_010, 1, 500).await, Ok(1_102));
+        assert_eq!(reserve(1_010, 2, 500).await, Ok(1_136));
+        // Beyond the horizon: nothing reserved, the next free slot said.
+        assert_eq!(reserve(1_010, 2, 100).await, Err(1_204));
+        assert_eq!(reserve(1_010, 2, 200).await, Ok(1_204));
+        // Idle for a while: the slots restart from now, no burst saved up.
+        assert_eq!(reserve(60_000, 1, 0).await, Ok(60_000));
+        // A clock that jumped back an hour does not make everyone wait.
+        let back = 60_000 - 3_600_000;
+        assert_eq!(reserve(back, 1, 0).await, Ok(back));
+        assert_eq!(reserve(back, 1, 0).await, Err(back + 34));
+        assert_eq!(reserve(back, 1, 34).await, Ok(back + 34));
+    }
+
+    #[tokio::test]
+    async fn no_more_than_max_starts_in_any_window_even_when_racing() {
+        let (store, _dir) = temp_store().await;
+        for at in [1_000, 1_010, 1_020] {
+            assert_eq!(store.try_start_send(at, 1_000, 3).await.unwrap(), Ok(()));
+        }
+        // Full until the oldest of the three leaves the window.
+        assert_eq!(
+            store.try_start_send(1_500, 1_000, 3).await.unwrap(),
+            Err(2_000)
+        );
+        assert_eq!(store.try_start_send(2_001, 1_000, 3).await.unwrap(), Ok(()));
+        // Twenty senders racing for 5 places at one instant: 5 get one.
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.try_start_send(9_000, 1_000, 5).await.unwrap() })
+            })
+            .collect();
+        let mut started = 0;
+        for task in tasks {
+            started += usize::from(task.await.unwrap().is_ok());
+        }
+        assert_eq!(started, 5);
+    }
+
+    #[tokio::test]
+    async fn concurrent_reservations_never_share_a_slot() {
+        let (store, _dir) = temp_store().await;
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .reserve_send_slots(5_000, 34, 2, 60_000)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut firsts = Vec::new();
+        for task in tasks {
+            firsts.push(task.await.unwrap());
+        }
+        firsts.sort_unstable();
+        let expected: Vec<i64> = (0..20).map(|i| 5_000 + i * 68).collect();
+        assert_eq!(firsts, expected);
+    }
+}

@@ -1,0 +1,213 @@
+//! Telegram's limits across replicas (issue 11): three notifiers, each with
+//! its own connection pool and its own in-process pace, on one database (a
+//! PostgreSQL database when METEOBOT_TEST_POSTGRES is set, else a SQLite
+//! file), against a fake Bot API that answers 429 as soon as more than 30
+//! messages arrive in a second or two to one chat within a second. Only the
+//! shared start slots (`send_slots`) and the chats' shared cooling (their
+//! last `sent_at_ms`) keep the three of them under both limits.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use meteobot::metrics::Metrics;
+use meteobot::notifier::{Notifier, StepReport};
+use meteobot::store::{NewMessage, Store, now_ms};
+use support::drain::drain;
+use support::fake_telegram::{Enforce, FakeTelegram, Received};
+use tempfile::TempDir;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// The replicas share the rows: look again soon when idle.
+const PAUSE: Duration = Duration::from_millis(50);
+const CHATS: i64 = 300;
+
+/// One test at a time: two runs of three replicas each on a 2-core machine
+/// would delay each other's sends, and bunched sends are what Telegram's
+/// window counts.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Setup {
+    url: String,
+    fake: FakeTelegram,
+    _dir: TempDir,
+}
+
+/// 600 alerts to 300 chats (two each, in order) and a fake enforcing
+/// Telegram's limits.
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = meteobot::store::scratch::database_url(dir.path(), "x").await;
+    let store = Store::connect(&url).await.expect("store");
+    let at = now_ms();
+    for chat in 1..=CHATS {
+        for n in ["first", "second"] {
+            let msg = NewMessage {
+                chat_id: chat,
+                kind: "alert",
+                text: format!("{chat} {n}"),
+                dedup_key: format!("{chat}:{n}"),
+                ..NewMessage::default()
+            };
+            assert!(store.enqueue_message(&msg, at).await.unwrap());
+        }
+    }
+    store.close().await;
+    let fake = FakeTelegram::start().await;
+    fake.enforce_limits(Enforce::default());
+    Setup {
+        url,
+        fake,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    /// A replica's notifier with Telegram's default pacing, its own pool.
+    async fn replica(&self, name: &str, claim_lease: Duration) -> Notifier {
+        let store = Store::connect(&self.url).await.expect("replica's pool");
+        Notifier::new(
+            store,
+            self.fake.bot(),
+            Metrics::new(),
+            Arc::new(Notify::new()),
+        )
+        .with_holder(name)
+        .with_claim_lease(claim_lease)
+    }
+
+    fn spawn(mut notifier: Notifier) -> tokio::task::JoinHandle<StepReport> {
+        tokio::spawn(async move { drain(&mut notifier, PAUSE).await })
+    }
+}
+
+/// Why the fake answered each 429: "chat" (a message to the same chat was
+/// accepted less than a second before) or "window" (30 in the last second).
+fn why_429(fake: &FakeTelegram) -> Vec<String> {
+    let requests = fake.requests();
+    let accepted: Vec<_> = requests.iter().filter(|r| r.status == 200).collect();
+    requests
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| {
+            let before = accepted.iter().filter(|a| a.at <= r.at);
+            let in_window = before
+                .clone()
+                .filter(|a| r.at.duration_since(a.at) < Duration::from_secs(1))
+                .count();
+            let chat_gap = before
+                .filter(|a| a.chat_id == r.chat_id)
+                .map(|a| (r.at.duration_since(a.at), a.params.get("text").cloned()))
+                .min_by_key(|(gap, _)| *gap);
+            let t0 = requests[0].at;
+            let recent: Vec<u128> = requests
+                .iter()
+                .filter(|a| a.at <= r.at && r.at.duration_since(a.at) < Duration::from_millis(1100))
+                .map(|a| a.at.duration_since(t0).as_millis())
+                .collect();
+            format!(
+                "chat {:?}: {in_window} in the last second, chat's last {chat_gap:?} ago; arrivals (ms) {recent:?}",
+                r.chat_id
+            )
+        })
+        .collect()
+}
+
+/// Each chat's texts, in arrival order.
+fn per_chat(received: &[Received]) -> HashMap<i64, Vec<String>> {
+    let mut chats: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in received {
+        chats.entry(r.chat_id).or_default().push(r.text.clone());
+    }
+    chats
+}
+
+#[tokio::test]
+async fn three_replicas_send_600_alerts_to_300_chats_once_each_under_telegrams_limits() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let s = setup().await;
+    let lease = meteobot::notifier::CLAIM_LEASE;
+    let replicas = [
+        Setup::spawn(s.replica("a", lease).await),
+        Setup::spawn(s.replica("b", lease).await),
+        Setup::spawn(s.replica("c", lease).await),
+    ];
+    let mut sent = 0;
+    for replica in replicas {
+        let report = replica.await.expect("replica");
+        assert_eq!(report.failed + report.stopped, 0, "{report:?}");
+        sent += report.sent;
+    }
+    assert_eq!(sent, 600);
+    let received = s.fake.received();
+    assert_eq!(received.len(), 600, "0 lost, 0 duplicates");
+    let chats = per_chat(&received);
+    for chat in 1..=CHATS {
+        assert_eq!(
+            chats[&chat],
+            [format!("{chat} first"), format!("{chat} second")],
+            "chat {chat}: once each, in order"
+        );
+    }
+    assert_eq!(
+        s.fake.count_429(),
+        0,
+        "over a limit: {:?}",
+        why_429(&s.fake)
+    );
+}
+
+#[tokio::test]
+async fn a_replica_killed_in_the_middle_loses_nothing_and_duplicates_at_most_one() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let s = setup().await;
+    // Short claims: the dead replica's rows are taken over after 6 s.
+    let lease = Duration::from_secs(6);
+    let a = Setup::spawn(s.replica("a", lease).await);
+    let b = Setup::spawn(s.replica("b", lease).await);
+    let c = Setup::spawn(s.replica("c", lease).await);
+    // kill -9 of c a third of the way: its task is dropped wherever it is
+    // (mid-send, mid-record), nothing released, nothing recorded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.fake.received().len() < 200 {
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.abort();
+    assert!(c.await.unwrap_err().is_cancelled());
+    let (ra, rb) = (a.await.expect("a"), b.await.expect("b"));
+    assert_eq!(ra.failed + rb.failed + ra.stopped + rb.stopped, 0);
+
+    let received = s.fake.received();
+    let chats = per_chat(&received);
+    let mut duplicates = 0;
+    for chat in 1..=CHATS {
+        let texts = &chats[&chat];
+        for n in ["first", "second"] {
+            let copies = texts
+                .iter()
+                .filter(|t| **t == format!("{chat} {n}"))
+                .count();
+            assert!(copies >= 1, "chat {chat}: '{n}' lost");
+            duplicates += copies - 1;
+        }
+        // Order: the first copy of "second" comes after "first".
+        let first = texts.iter().position(|t| *t == format!("{chat} first"));
+        let second = texts.iter().position(|t| *t == format!("{chat} second"));
+        assert!(first < second, "chat {chat} out of order: {texts:?}");
+    }
+    assert!(duplicates <= 1, "{duplicates} duplicates");
+    assert_eq!(received.len(), 600 + duplicates);
+    assert_eq!(
+        s.fake.count_429(),
+        0,
+        "over a limit: {:?}",
+        why_429(&s.fake)
+    );
+    let store = Store::connect(&s.url).await.unwrap();
+    let rows = store.outbox_rows().await.unwrap();
+    assert!(rows.iter().all(|r| r.status == "sent"), "every row sent");
+}
