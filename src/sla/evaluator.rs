@@ -151,14 +151,28 @@ impl Evaluator {
     }
 
     /// Evaluates every `interval` until shutdown; a failed evaluation is
-    /// logged and the next one runs on schedule.
+    /// logged and the next one runs on schedule. Each evaluation is stamped
+    /// with the start of its interval ([`evaluation_time`]), so two replicas
+    /// that both evaluate during a leader handover write the same key and the
+    /// store keeps the first (once per evaluation, whoever runs it).
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
         let leader = self.leader.as_ref();
         crate::store::every_as_leader(leader, shutdown, interval, "SLA evaluation", || async {
-            self.evaluate_once(self.clock.now()).await.map(drop)
+            let at = evaluation_time(self.clock.now(), interval);
+            self.evaluate_once(at).await.map(drop)
         })
         .await;
     }
+}
+
+/// `now` rounded down to a multiple of `interval` since the epoch: the
+/// evaluation's key in `sla_samples` and `sla_violations`.
+pub fn evaluation_time(now: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
+    let step = i64::try_from(interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let ms = now.timestamp_millis();
+    DateTime::from_timestamp_millis(ms - ms.rem_euclid(step)).unwrap_or(now)
 }
 
 fn log_failure(source: &str, sla: &Sla, err: &SourceError) {
@@ -171,4 +185,23 @@ fn log_failure(source: &str, sla: &Sla, err: &SourceError) {
         error = %err,
         "reading an SLA metric failed; it skips this evaluation"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_is_keyed_by_the_start_of_its_interval() {
+        let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(evaluation_time(at(120_000), minute), at(120_000));
+        assert_eq!(evaluation_time(at(179_999), minute), at(120_000));
+        // Two replicas a few seconds apart in one interval: one key.
+        assert_eq!(
+            evaluation_time(at(1_795_798_405_325), minute),
+            evaluation_time(at(1_795_798_431_002), minute)
+        );
+        assert_eq!(evaluation_time(at(5), Duration::ZERO), at(5));
+    }
 }

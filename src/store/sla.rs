@@ -146,7 +146,8 @@ impl Store {
 
     /// Stores one evaluation's samples and violations, then prunes history
     /// older than `prune_before_ms` — one transaction, so a crash never keeps
-    /// a violation without its sample. A sample of an SLA removed meanwhile
+    /// a violation without its sample. An evaluation is its `at_ms`: one
+    /// already stored (another replica ran it) is kept as it is. A sample of an SLA removed meanwhile
     /// is skipped rather than failing the batch.
     pub async fn record_sla_samples(
         &self,
@@ -159,7 +160,7 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO sla_samples (sla_id, at_ms, value)
                  SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM slas WHERE id = $1)
-                 ON CONFLICT (sla_id, at_ms) DO UPDATE SET value = excluded.value",
+                 ON CONFLICT (sla_id, at_ms) DO NOTHING",
                 )
                 .bind(s.sla_id)
                 .bind(s.at_ms)
@@ -170,7 +171,8 @@ impl Store {
                 if let Some((bound, bound_value)) = s.violation {
                     sqlx::query(
                         "INSERT INTO sla_violations (sla_id, at_ms, value, bound, bound_value)
-                     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM slas WHERE id = $1)",
+                     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM slas WHERE id = $1)
+                     ON CONFLICT (sla_id, at_ms) DO NOTHING",
                     )
                     .bind(s.sla_id)
                     .bind(s.at_ms)
@@ -316,5 +318,30 @@ mod tests {
             .await
             .unwrap();
         assert!(store.sla_samples_since(id, 0, 10).await.unwrap().is_empty());
+    }
+
+    /// Two replicas that both ran the evaluation of one interval (a leader
+    /// handover) record it once: the first write of the key wins.
+    #[tokio::test]
+    async fn an_evaluation_recorded_twice_is_kept_once() {
+        let (store, _dir) = temp_store().await;
+        store.upsert_sla("m", "j", 10.0, None, 0).await.unwrap();
+        let id = store.sla("m", "j").await.unwrap().unwrap().id;
+        let sample = |value: f64| SlaSample {
+            sla_id: id,
+            at_ms: 60_000,
+            value,
+            violation: Some((Bound::Max, 10.0)),
+        };
+        store.record_sla_samples(&[sample(12.0)], 0).await.unwrap();
+        store.record_sla_samples(&[sample(13.0)], 0).await.unwrap();
+        assert_eq!(
+            store.sla_samples_since(id, 0, 10).await.unwrap(),
+            vec![(60_000, 12.0)]
+        );
+        assert_eq!(
+            store.sla_violation_counts(id, &[0], 60_000).await.unwrap(),
+            vec![1]
+        );
     }
 }
