@@ -8,15 +8,14 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use meteobot::metrics::Metrics;
 use meteobot::notifier::{Notifier, StepReport};
-use meteobot::store::{NewMessage, Store, now_ms};
+use meteobot::store::Store;
 use support::drain::drain;
-use support::fake_telegram::{Enforce, FakeTelegram, Received};
+use support::fake_telegram::{Enforce, FakeTelegram};
 use tempfile::TempDir;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -42,19 +41,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = meteobot::store::scratch::database_url(dir.path(), "x").await;
     let store = Store::connect(&url).await.expect("store");
-    let at = now_ms();
-    for chat in 1..=CHATS {
-        for n in ["first", "second"] {
-            let msg = NewMessage {
-                chat_id: chat,
-                kind: "alert",
-                text: format!("{chat} {n}"),
-                dedup_key: format!("{chat}:{n}"),
-                ..NewMessage::default()
-            };
-            assert!(store.enqueue_message(&msg, at).await.unwrap());
-        }
-    }
+    support::storm::enqueue(&store, CHATS).await;
     store.close().await;
     let fake = FakeTelegram::start().await;
     fake.enforce_limits(Enforce::default());
@@ -116,15 +103,6 @@ fn why_429(fake: &FakeTelegram) -> Vec<String> {
         .collect()
 }
 
-/// Each chat's texts, in arrival order.
-fn per_chat(received: &[Received]) -> HashMap<i64, Vec<String>> {
-    let mut chats: HashMap<i64, Vec<String>> = HashMap::new();
-    for r in received {
-        chats.entry(r.chat_id).or_default().push(r.text.clone());
-    }
-    chats
-}
-
 #[tokio::test]
 async fn three_replicas_send_600_alerts_to_300_chats_once_each_under_telegrams_limits() {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -144,14 +122,9 @@ async fn three_replicas_send_600_alerts_to_300_chats_once_each_under_telegrams_l
     assert_eq!(sent, 600);
     let received = s.fake.received();
     assert_eq!(received.len(), 600, "0 lost, 0 duplicates");
-    let chats = per_chat(&received);
-    for chat in 1..=CHATS {
-        assert_eq!(
-            chats[&chat],
-            [format!("{chat} first"), format!("{chat} second")],
-            "chat {chat}: once each, in order"
-        );
-    }
+    let duplicates =
+        support::storm::duplicates_after_checking_each_arrived_in_order(&received, CHATS);
+    assert_eq!(duplicates, 0, "0 duplicates");
     assert_eq!(
         s.fake.count_429(),
         0,
@@ -182,23 +155,8 @@ async fn a_replica_killed_in_the_middle_loses_nothing_and_duplicates_at_most_one
     assert_eq!(ra.failed + rb.failed + ra.stopped + rb.stopped, 0);
 
     let received = s.fake.received();
-    let chats = per_chat(&received);
-    let mut duplicates = 0;
-    for chat in 1..=CHATS {
-        let texts = &chats[&chat];
-        for n in ["first", "second"] {
-            let copies = texts
-                .iter()
-                .filter(|t| **t == format!("{chat} {n}"))
-                .count();
-            assert!(copies >= 1, "chat {chat}: '{n}' lost");
-            duplicates += copies - 1;
-        }
-        // Order: the first copy of "second" comes after "first".
-        let first = texts.iter().position(|t| *t == format!("{chat} first"));
-        let second = texts.iter().position(|t| *t == format!("{chat} second"));
-        assert!(first < second, "chat {chat} out of order: {texts:?}");
-    }
+    let duplicates =
+        support::storm::duplicates_after_checking_each_arrived_in_order(&received, CHATS);
     assert!(duplicates <= 1, "{duplicates} duplicates");
     assert_eq!(received.len(), 600 + duplicates);
     assert_eq!(

@@ -12,11 +12,10 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use meteobot::store::{NewMessage, Store, now_ms};
+use meteobot::store::Store;
 use support::fake_telegram::{Enforce, FakeTelegram, TOKEN};
 use tokio::time::Instant;
 
@@ -75,19 +74,7 @@ async fn three_processes_and_one_killed_deliver_600_alerts_once_under_telegrams_
             .collect(),
     );
     // The alerts, as the leader's poller would write them.
-    let at = now_ms();
-    for chat in 1..=CHATS {
-        for n in ["first", "second"] {
-            let msg = NewMessage {
-                chat_id: chat,
-                kind: "alert",
-                text: format!("{chat} {n}"),
-                dedup_key: format!("{chat}:{n}"),
-                ..NewMessage::default()
-            };
-            assert!(store.enqueue_message(&msg, at).await.unwrap());
-        }
-    }
+    support::storm::enqueue(&store, CHATS).await;
     let sent = |fake: &FakeTelegram| {
         fake.received()
             .iter()
@@ -120,25 +107,8 @@ async fn three_processes_and_one_killed_deliver_600_alerts_once_under_telegrams_
     }
     drop(replicas);
 
-    let mut chats: HashMap<i64, Vec<String>> = HashMap::new();
-    for r in fake.received() {
-        chats.entry(r.chat_id).or_default().push(r.text);
-    }
-    let mut duplicates = 0;
-    for chat in 1..=CHATS {
-        let texts = &chats[&chat];
-        for n in ["first", "second"] {
-            let copies = texts
-                .iter()
-                .filter(|t| **t == format!("{chat} {n}"))
-                .count();
-            assert!(copies >= 1, "chat {chat}: '{n}' lost");
-            duplicates += copies - 1;
-        }
-        let first = texts.iter().position(|t| *t == format!("{chat} first"));
-        let second = texts.iter().position(|t| *t == format!("{chat} second"));
-        assert!(first < second, "chat {chat} out of order: {texts:?}");
-    }
+    let duplicates =
+        support::storm::duplicates_after_checking_each_arrived_in_order(&fake.received(), CHATS);
     assert!(duplicates <= 1, "{duplicates} duplicates");
     assert_eq!(fake.count_429(), 0, "a replica went over a limit");
     let rows = store.outbox_rows().await.unwrap();

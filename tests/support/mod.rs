@@ -9,6 +9,7 @@ pub mod fake_telegram;
 pub mod fake_weather;
 pub mod poller_rig;
 pub mod sla;
+pub mod storm;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,0 +1,50 @@
+//! The replica tests' workload: two alerts ("<chat> first", "<chat> second")
+//! to each of `chats` chats, and the check that each arrived, in order.
+
+use std::collections::HashMap;
+
+use meteobot::store::{NewMessage, Store, now_ms};
+
+use super::fake_telegram::Received;
+
+/// Enqueues the two alerts of every chat `1..=chats`, as a poll would.
+pub async fn enqueue(store: &Store, chats: i64) {
+    let at = now_ms();
+    for chat in 1..=chats {
+        for n in ["first", "second"] {
+            let msg = NewMessage {
+                chat_id: chat,
+                kind: "alert",
+                text: format!("{chat} {n}"),
+                dedup_key: format!("{chat}:{n}"),
+                ..NewMessage::default()
+            };
+            assert!(store.enqueue_message(&msg, at).await.unwrap());
+        }
+    }
+}
+
+/// Asserts that every chat got both alerts, "first" before "second"
+/// (counting each one's first copy); returns how many copies came twice.
+pub fn duplicates_after_checking_each_arrived_in_order(received: &[Received], chats: i64) -> usize {
+    let mut per_chat: HashMap<i64, Vec<&str>> = HashMap::new();
+    for r in received {
+        per_chat.entry(r.chat_id).or_default().push(&r.text);
+    }
+    let mut duplicates = 0;
+    for chat in 1..=chats {
+        let texts = per_chat.get(&chat).cloned().unwrap_or_default();
+        let (first, second) = (format!("{chat} first"), format!("{chat} second"));
+        for text in [&first, &second] {
+            let copies = texts.iter().filter(|t| **t == text.as_str()).count();
+            assert!(copies >= 1, "chat {chat}: '{text}' lost");
+            duplicates += copies - 1;
+        }
+        let at = |text: &str| texts.iter().position(|t| *t == text);
+        assert!(
+            at(&first) < at(&second),
+            "chat {chat} out of order: {texts:?}"
+        );
+    }
+    duplicates
+}
