@@ -3,22 +3,32 @@
 //! after 20–50 ms. Prints messages/s, time, lost, duplicates and 429s; exits
 //! 1 if a message was lost, duplicated or reordered within its chat.
 //!
+//! One replica is one `Store::connect` pool and one `Notifier` running its
+//! production loop (`Notifier::run`) under its own holder name; replicas
+//! share Telegram's limits only through the database.
+//!
 //! ```text
 //! cargo run --release --example notifier_bench                    # 10,000 to 5,000 chats (~6 min)
 //! cargo run --release --example notifier_bench -- --messages 600 --chats 300
+//! cargo run --release --example notifier_bench -- --messages 3000 --chats 1500 \
+//!     --postgres postgres://postgres@127.0.0.1:55432/postgres --replicas 3
 //! ```
+//! `--postgres <server URL>` creates a fresh database on that server
+//! (default: a SQLite file in a temp directory); `--replicas <n>` (default 1).
 //! `NOTIFIER_BENCH_MESSAGES` / `NOTIFIER_BENCH_CHATS` work too.
 
 #[path = "../tests/support/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "notifier_bench/report.rs"]
+mod report;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fake_telegram::{Enforce, FakeTelegram};
 use meteobot::metrics::Metrics;
 use meteobot::notifier::Notifier;
+use meteobot::secret::redact_url;
 use meteobot::shutdown;
 use meteobot::store::{NewMessage, Store, now_ms};
 use tokio::sync::Notify;
@@ -27,6 +37,8 @@ use tokio::time::Instant;
 struct Args {
     messages: usize,
     chats: usize,
+    postgres: Option<String>,
+    replicas: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -36,6 +48,8 @@ fn args() -> anyhow::Result<Args> {
     let mut args = Args {
         messages: from_env("NOTIFIER_BENCH_MESSAGES", 10_000)?,
         chats: from_env("NOTIFIER_BENCH_CHATS", 5_000)?,
+        postgres: None,
+        replicas: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,12 +59,16 @@ fn args() -> anyhow::Result<Args> {
         match flag.as_str() {
             "--messages" => args.messages = value.parse()?,
             "--chats" => args.chats = value.parse()?,
-            _ => anyhow::bail!("unknown flag {flag} (use --messages N --chats M)"),
+            "--postgres" => args.postgres = Some(value),
+            "--replicas" => args.replicas = value.parse()?,
+            _ => anyhow::bail!(
+                "unknown flag {flag} (use --messages N --chats M [--postgres URL] [--replicas R])"
+            ),
         }
     }
     anyhow::ensure!(
-        args.messages > 0 && args.chats > 0,
-        "need at least one message and chat"
+        args.messages > 0 && args.chats > 0 && args.replicas > 0,
+        "need at least one message, chat and replica"
     );
     Ok(args)
 }
@@ -61,10 +79,28 @@ fn chat_of(i: usize, chats: usize) -> i64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Args { messages, chats } = args()?;
+    let Args {
+        messages,
+        chats,
+        postgres,
+        replicas,
+    } = args()?;
     let dir = tempfile::tempdir()?;
-    let store =
-        Store::connect(&format!("sqlite:{}", dir.path().join("bench.db").display())).await?;
+    let (engine, url) = match &postgres {
+        Some(server) => (
+            "PostgreSQL",
+            meteobot::store::scratch::fresh_postgres_database(server).await?,
+        ),
+        None => (
+            "SQLite",
+            format!("sqlite:{}", dir.path().join("bench.db").display()),
+        ),
+    };
+    println!(
+        "engine: {engine} ({}), replicas: {replicas}",
+        redact_url(&url)
+    );
+    let store = Store::connect(&url).await?;
 
     let fake = FakeTelegram::start().await;
     fake.enforce_limits(Enforce::default());
@@ -87,16 +123,23 @@ async fn main() -> anyhow::Result<()> {
         "{messages} messages to {chats} chats enqueued; sending (Telegram limits enforced, 20-50 ms latency)"
     );
 
-    let metrics = Metrics::new();
-    let notifier = Notifier::new(
-        store.clone(),
-        fake.bot(),
-        metrics.clone(),
-        Arc::new(Notify::new()),
-    );
+    // Each replica: its own pool, its own notifier, its own holder name.
+    let mut notifiers = Vec::with_capacity(replicas);
+    let mut metrics = Vec::with_capacity(replicas);
+    for r in 0..replicas {
+        let pool = Store::connect(&url).await?;
+        let m = Metrics::new();
+        let notifier = Notifier::new(pool, fake.bot(), m.clone(), Arc::new(Notify::new()))
+            .with_holder(format!("bench-{r}"));
+        notifiers.push(notifier);
+        metrics.push(m);
+    }
     let (trigger, listener) = shutdown::channel();
     let started = Instant::now();
-    let task = tokio::spawn(notifier.run(listener));
+    let tasks: Vec<_> = notifiers
+        .into_iter()
+        .map(|n| tokio::spawn(n.run(listener.clone())))
+        .collect();
 
     let mut last_report = Instant::now();
     loop {
@@ -117,80 +160,26 @@ async fn main() -> anyhow::Result<()> {
     }
     let total = started.elapsed();
     trigger.trigger();
-    task.await?;
-
-    let received = fake.received();
-    let requests = fake.requests();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for m in &received {
-        *seen.entry(m.text.as_str()).or_default() += 1;
+    for task in tasks {
+        task.await?;
     }
-    let duplicates: usize = seen.values().map(|n| n.saturating_sub(1)).sum();
+
     let rows = store.outbox_rows().await?;
-    let not_sent = rows.iter().filter(|r| r.status != "sent").count();
-    let never_received = rows
+    let per_replica: Vec<(u64, u64)> = metrics
         .iter()
-        .filter(|r| !seen.contains_key(r.text.as_str()))
-        .count();
-    let mut last_index: HashMap<i64, usize> = HashMap::new();
-    let mut reordered = 0;
-    for m in &received {
-        let i: usize = m.text.trim_start_matches("message ").parse()?;
-        if last_index.insert(m.chat_id, i).is_some_and(|prev| prev > i) {
-            reordered += 1;
-        }
+        .map(|m| (m.messages_sent.get(), m.telegram_429.get()))
+        .collect();
+    let failed = report::Run {
+        engine,
+        replicas,
+        messages,
+        chats,
+        total,
+        per_replica,
     }
-    let first = requests.first().map(|r| r.at);
-    let last = received.last().map(|m| m.at);
-    let span = match (first, last) {
-        (Some(a), Some(b)) => b - a,
-        _ => Duration::ZERO,
-    };
-    let sustained = received.len().saturating_sub(1) as f64 / span.as_secs_f64().max(1e-9);
-
-    println!("messages:        {messages} to {chats} chats");
-    println!(
-        "total time:      {:.1} s (wall, start of run to outbox empty)",
-        total.as_secs_f64()
-    );
-    println!("sustained:       {sustained:.2} msg/s (first request to last accepted message)");
-    println!(
-        "overall:         {:.2} msg/s",
-        messages as f64 / total.as_secs_f64()
-    );
-    println!(
-        "lost:            {} (rows not sent: {not_sent}, never received: {never_received})",
-        not_sent.max(never_received)
-    );
-    println!("duplicates:      {duplicates}");
-    println!("reordered:       {reordered} (within a chat)");
-    println!(
-        "429 answers:     {} (fake) / {} (notifier metric)",
-        fake.count_429(),
-        metrics.telegram_429.get()
-    );
-    println!("requests:        {}", requests.len());
-    if let Some(t0) = first {
-        for r in requests.iter().filter(|r| r.status == 429).take(10) {
-            let chat = r.chat_id.unwrap_or_default();
-            let window = received
-                .iter()
-                .filter(|m| r.at > m.at && r.at - m.at < Duration::from_secs(1));
-            let same_chat = window.clone().any(|m| m.chat_id == chat);
-            println!(
-                "  429 at +{:.3} s to chat {chat}: {} accepted in the second before{}",
-                (r.at - t0).as_secs_f64(),
-                window.count(),
-                if same_chat {
-                    ", one to the same chat"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
-
-    if not_sent + never_received + duplicates + reordered > 0 {
+    .print(&fake, &rows)?;
+    store.close().await;
+    if failed {
         std::process::exit(1);
     }
     Ok(())
