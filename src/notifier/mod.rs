@@ -605,23 +605,23 @@ impl Notifier {
         if spacing == 0 {
             return Ok(true);
         }
-        // One fewer than the spacing fits (28 at 34 ms): with the new one
-        // at most 29 starts in a second, one short of Telegram's 30, so a
-        // request delayed on its way still arrives inside the limit.
-        let max = u32::try_from(WINDOW_MS / spacing - 1)
+        // As many as the spacing fits (29 at 34 ms), one short of
+        // Telegram's 30, so a request delayed on its way still arrives
+        // inside the limit.
+        let max = u32::try_from(WINDOW_MS / spacing)
             .unwrap_or(u32::MAX)
             .max(1);
         loop {
-            let (now, now_ms) = (Instant::now(), clock.now_ms());
             let retry_ms = match self
                 .deps
                 .store
-                .try_start_send(now_ms, WINDOW_MS, max)
+                .try_start_send(|| clock.now_ms(), WINDOW_MS, max)
                 .await?
             {
                 Ok(()) => return Ok(true),
                 Err(retry_ms) => retry_ms,
             };
+            let (now, now_ms) = (Instant::now(), clock.now_ms());
             let wait = Duration::from_millis(u64::try_from(retry_ms - now_ms).unwrap_or(0));
             if now + wait > start_by {
                 return Ok(false);

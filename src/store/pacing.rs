@@ -67,19 +67,22 @@ impl Store {
             Ok(Err(free))
         })
     }
-    /// Records that a send starts at `now_ms` (unix ms) unless `max` sends
-    /// of any replica started in the `window_ms` before; then `Err` is when
-    /// the window has room again. The check and the record are one
-    /// serialised transaction, so two replicas cannot both take the last
-    /// place.
+    /// Records that a send starts now (`now()`, unix ms, read once the
+    /// transaction holds the lock) unless `max` sends of any replica started
+    /// in the `window_ms` before; then `Err` is when the window has room
+    /// again. The check and the record are one serialised transaction, so
+    /// two replicas cannot both take the last place. The time is read after
+    /// the lock, not before: senders that queued for it would otherwise all
+    /// be recorded at the moment they asked and sent together.
     pub async fn try_start_send(
         &self,
-        now_ms: i64,
+        now: impl Fn() -> i64,
         window_ms: i64,
         max: u32,
     ) -> anyhow::Result<Result<(), i64>> {
         macro_rules! take {
             ($tx:ident) => {{
+                let now_ms = now();
                 let recent: Vec<i64> = sqlx::query_scalar(
                     "SELECT at_ms FROM send_starts WHERE at_ms > $1 - $2
                      ORDER BY at_ms DESC LIMIT $3",
@@ -157,19 +160,22 @@ mod tests {
     async fn no_more_than_max_starts_in_any_window_even_when_racing() {
         let (store, _dir) = temp_store().await;
         for at in [1_000, 1_010, 1_020] {
-            assert_eq!(store.try_start_send(at, 1_000, 3).await.unwrap(), Ok(()));
+            assert_eq!(store.try_start_send(|| at, 1_000, 3).await.unwrap(), Ok(()));
         }
         // Full until the oldest of the three leaves the window.
         assert_eq!(
-            store.try_start_send(1_500, 1_000, 3).await.unwrap(),
+            store.try_start_send(|| 1_500, 1_000, 3).await.unwrap(),
             Err(2_000)
         );
-        assert_eq!(store.try_start_send(2_001, 1_000, 3).await.unwrap(), Ok(()));
+        assert_eq!(
+            store.try_start_send(|| 2_001, 1_000, 3).await.unwrap(),
+            Ok(())
+        );
         // Twenty senders racing for 5 places at one instant: 5 get one.
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.try_start_send(9_000, 1_000, 5).await.unwrap() })
+                tokio::spawn(async move { store.try_start_send(|| 9_000, 1_000, 5).await.unwrap() })
             })
             .collect();
         let mut started = 0;
