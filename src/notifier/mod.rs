@@ -615,7 +615,7 @@ impl Notifier {
             let retry_ms = match self
                 .deps
                 .store
-                .try_start_send(|| clock.now_ms(), WINDOW_MS, max)
+                .try_start_send(|| clock.now_ms(), WINDOW_MS, max, spacing / 2)
                 .await?
             {
                 Ok(()) => return Ok(true),

@@ -69,8 +69,8 @@ impl Store {
     }
     /// Records that a send starts now (`now()`, unix ms, read once the
     /// transaction holds the lock) unless `max` sends of any replica started
-    /// in the `window_ms` before; then `Err` is when the window has room
-    /// again. The check and the record are one serialised transaction, so
+    /// in the `window_ms` before, or one started less than `min_gap_ms`
+    /// ago; then `Err` is when there is room again. The check and the record are one serialised transaction, so
     /// two replicas cannot both take the last place. The time is read after
     /// the lock, not before: senders that queued for it would otherwise all
     /// be recorded at the moment they asked and sent together.
@@ -79,6 +79,7 @@ impl Store {
         now: impl Fn() -> i64,
         window_ms: i64,
         max: u32,
+        min_gap_ms: i64,
     ) -> anyhow::Result<Result<(), i64>> {
         macro_rules! take {
             ($tx:ident) => {{
@@ -96,6 +97,13 @@ impl Store {
                 if max == 0 || recent.len() >= max as usize {
                     let oldest = recent.last().copied().unwrap_or(now_ms);
                     return Ok(Err(oldest + window_ms));
+                }
+                // Starts bunched by replicas that asked at the same moment
+                // arrive bunched, and a late one then tips a second over.
+                if let Some(latest) = recent.first()
+                    && *latest > now_ms - min_gap_ms
+                {
+                    return Ok(Err(latest + min_gap_ms));
                 }
                 sqlx::query("INSERT INTO send_starts (at_ms) VALUES ($1)")
                     .bind(now_ms)
@@ -160,22 +168,40 @@ mod tests {
     async fn no_more_than_max_starts_in_any_window_even_when_racing() {
         let (store, _dir) = temp_store().await;
         for at in [1_000, 1_010, 1_020] {
-            assert_eq!(store.try_start_send(|| at, 1_000, 3).await.unwrap(), Ok(()));
+            assert_eq!(
+                store.try_start_send(|| at, 1_000, 3, 0).await.unwrap(),
+                Ok(())
+            );
         }
         // Full until the oldest of the three leaves the window.
         assert_eq!(
-            store.try_start_send(|| 1_500, 1_000, 3).await.unwrap(),
+            store.try_start_send(|| 1_500, 1_000, 3, 0).await.unwrap(),
             Err(2_000)
         );
         assert_eq!(
-            store.try_start_send(|| 2_001, 1_000, 3).await.unwrap(),
+            store.try_start_send(|| 2_001, 1_000, 3, 0).await.unwrap(),
+            Ok(())
+        );
+        // Never two starts closer than the gap, whoever asks.
+        assert_eq!(
+            store.try_start_send(|| 5_000, 1_000, 3, 17).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            store.try_start_send(|| 5_010, 1_000, 3, 17).await.unwrap(),
+            Err(5_017)
+        );
+        assert_eq!(
+            store.try_start_send(|| 5_017, 1_000, 3, 17).await.unwrap(),
             Ok(())
         );
         // Twenty senders racing for 5 places at one instant: 5 get one.
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.try_start_send(|| 9_000, 1_000, 5).await.unwrap() })
+                tokio::spawn(
+                    async move { store.try_start_send(|| 9_000, 1_000, 5, 0).await.unwrap() },
+                )
             })
             .collect();
         let mut started = 0;
