@@ -71,38 +71,6 @@ impl Setup {
     }
 }
 
-/// Why the fake answered each 429: "chat" (a message to the same chat was
-/// accepted less than a second before) or "window" (30 in the last second).
-fn why_429(fake: &FakeTelegram) -> Vec<String> {
-    let requests = fake.requests();
-    let accepted: Vec<_> = requests.iter().filter(|r| r.status == 200).collect();
-    requests
-        .iter()
-        .filter(|r| r.status == 429)
-        .map(|r| {
-            let before = accepted.iter().filter(|a| a.at <= r.at);
-            let in_window = before
-                .clone()
-                .filter(|a| r.at.duration_since(a.at) < Duration::from_secs(1))
-                .count();
-            let chat_gap = before
-                .filter(|a| a.chat_id == r.chat_id)
-                .map(|a| (r.at.duration_since(a.at), a.params.get("text").cloned()))
-                .min_by_key(|(gap, _)| *gap);
-            let t0 = requests[0].at;
-            let recent: Vec<u128> = requests
-                .iter()
-                .filter(|a| a.at <= r.at && r.at.duration_since(a.at) < Duration::from_millis(1100))
-                .map(|a| a.at.duration_since(t0).as_millis())
-                .collect();
-            format!(
-                "chat {:?}: {in_window} in the last second, chat's last {chat_gap:?} ago; arrivals (ms) {recent:?}",
-                r.chat_id
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn three_replicas_send_600_alerts_to_300_chats_once_each_under_telegrams_limits() {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -129,7 +97,7 @@ async fn three_replicas_send_600_alerts_to_300_chats_once_each_under_telegrams_l
         s.fake.count_429(),
         0,
         "over a limit: {:?}",
-        why_429(&s.fake)
+        support::storm::why_429(&s.fake)
     );
 }
 
@@ -163,7 +131,7 @@ async fn a_replica_killed_in_the_middle_loses_nothing_and_duplicates_at_most_one
         s.fake.count_429(),
         0,
         "over a limit: {:?}",
-        why_429(&s.fake)
+        support::storm::why_429(&s.fake)
     );
     let store = Store::connect(&s.url).await.unwrap();
     let rows = store.outbox_rows().await.unwrap();

@@ -110,7 +110,12 @@ async fn three_processes_and_one_killed_deliver_600_alerts_once_under_telegrams_
     let duplicates =
         support::storm::duplicates_after_checking_each_arrived_in_order(&fake.received(), CHATS);
     assert!(duplicates <= 1, "{duplicates} duplicates");
-    assert_eq!(fake.count_429(), 0, "a replica went over a limit");
+    assert_eq!(
+        fake.count_429(),
+        0,
+        "over a limit: {:?}",
+        support::storm::why_429(&fake)
+    );
     let rows = store.outbox_rows().await.unwrap();
     assert!(rows.iter().all(|r| r.status == "sent"));
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use meteobot::store::{NewMessage, Store, now_ms};
 
-use super::fake_telegram::Received;
+use std::time::Duration;
+
+use super::fake_telegram::{FakeTelegram, Received};
 
 /// Enqueues the two alerts of every chat `1..=chats`, as a poll would.
 pub async fn enqueue(store: &Store, chats: i64) {
@@ -47,4 +49,36 @@ pub fn duplicates_after_checking_each_arrived_in_order(received: &[Received], ch
         );
     }
     duplicates
+}
+
+/// Why the fake answered each 429: "chat" (a message to the same chat was
+/// accepted less than a second before) or "window" (30 in the last second).
+pub fn why_429(fake: &FakeTelegram) -> Vec<String> {
+    let requests = fake.requests();
+    let accepted: Vec<_> = requests.iter().filter(|r| r.status == 200).collect();
+    requests
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| {
+            let before = accepted.iter().filter(|a| a.at <= r.at);
+            let in_window = before
+                .clone()
+                .filter(|a| r.at.duration_since(a.at) < Duration::from_secs(1))
+                .count();
+            let chat_gap = before
+                .filter(|a| a.chat_id == r.chat_id)
+                .map(|a| (r.at.duration_since(a.at), a.params.get("text").cloned()))
+                .min_by_key(|(gap, _)| *gap);
+            let t0 = requests[0].at;
+            let recent: Vec<u128> = requests
+                .iter()
+                .filter(|a| a.at <= r.at && r.at.duration_since(a.at) < Duration::from_millis(1100))
+                .map(|a| a.at.duration_since(t0).as_millis())
+                .collect();
+            format!(
+                "chat {:?}: {in_window} in the last second, chat's last {chat_gap:?} ago; arrivals (ms) {recent:?}",
+                r.chat_id
+            )
+        })
+        .collect()
 }
