@@ -470,6 +470,9 @@ impl Notifier {
         let mut tasks = JoinSet::new();
         // Claimed rows not started: released at the end of the step.
         let mut unstarted = Vec::new();
+        // A store failure before a start: nothing more starts, but the sends
+        // already started are still awaited and recorded.
+        let mut start_error = None;
         let mut rows = rows.into_iter().enumerate();
         for (i, row) in rows.by_ref() {
             let permit = tokio::select! {
@@ -507,9 +510,17 @@ impl Notifier {
                 unstarted.push(row.id);
                 break;
             }
-            if !self.window_has_room(clock, start_by, &mut shutdown).await? {
-                unstarted.push(row.id);
-                break;
+            match self.window_has_room(clock, start_by, &mut shutdown).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    unstarted.push(row.id);
+                    break;
+                }
+                Err(err) => {
+                    unstarted.push(row.id);
+                    start_error = Some(err.context("recording a send start"));
+                    break;
+                }
             }
             tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
         }
@@ -540,10 +551,11 @@ impl Notifier {
         {
             tracing::warn!(error = %format!("{err:#}"), "releasing claimed rows failed");
         }
-        match write_error {
-            Some(err) => Err(err.context("recording send outcomes")),
-            None if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),
-            None => Ok(StepOutcome::Worked(report)),
+        match (write_error, start_error) {
+            (Some(err), _) => Err(err.context("recording send outcomes")),
+            (None, Some(err)) => Err(err),
+            (None, None) if !self.deps.status.healthy() => Ok(StepOutcome::TokenRejected),
+            (None, None) => Ok(StepOutcome::Worked(report)),
         }
     }
 
