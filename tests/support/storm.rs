@@ -55,6 +55,11 @@ pub fn duplicates_after_checking_each_arrived_in_order(received: &[Received], ch
 /// accepted less than a second before) or "window" (30 in the last second).
 pub fn why_429(fake: &FakeTelegram) -> Vec<String> {
     let requests = fake.requests();
+    // Only messages count against Telegram's limits (not getMe, getUpdates…).
+    let requests: Vec<_> = requests
+        .into_iter()
+        .filter(|r| r.method == "sendMessage")
+        .collect();
     let accepted: Vec<_> = requests.iter().filter(|r| r.status == 200).collect();
     requests
         .iter()
