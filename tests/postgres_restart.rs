@@ -11,14 +11,13 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use meteobot::metrics::Metrics;
 use meteobot::notifier::Notifier;
 use meteobot::store::{NewMessage, Store, now_ms};
+use support::e2e::{eventually, wait_for};
 use support::fake_telegram::FakeTelegram;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 /// A throwaway server: initdb into a temp dir, on a free loopback port.
 struct Server {
@@ -134,14 +133,6 @@ async fn enqueue(store: &Store, chat: i64, text: &str) -> anyhow::Result<bool> {
     store.enqueue_message(&msg, now_ms()).await
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_postgres_restart_loses_no_message_and_sends_none_twice() {
     let Some(bin) = std::env::var_os("METEOBOT_TEST_PG_BIN").map(PathBuf::from) else {
@@ -168,29 +159,24 @@ async fn a_postgres_restart_loses_no_message_and_sends_none_twice() {
         );
     }
     wake.notify_one();
-    wait_for("the first five", || fake.received().len() == 5).await;
+    wait_for("the first five", async || fake.received().len() == 5).await;
 
     // The server goes away: writes fail (and say so), the notifier's steps
     // fail and are retried.
     server.stop();
     assert!(enqueue(&store, 9, "while down").await.is_err());
-    tokio::time::sleep(Duration::from_secs(2)).await; // a few failing steps
     server.start();
 
     // Back: the same pool serves again; what is written now is delivered.
     for chat in 1..=5 {
         let text = format!("after {chat}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while enqueue(&store, chat, &text).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "no write within 30 s of the restart"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually("a write after the restart", async || {
+            enqueue(&store, chat, &text).await.ok()
+        })
+        .await;
     }
     wake.notify_one();
-    wait_for("the five written after the restart", || {
+    wait_for("the five written after the restart", async || {
         fake.received().len() == 10
     })
     .await;
