@@ -123,6 +123,9 @@ pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// The window of Telegram's overall limit (30 messages a second).
 const WINDOW_MS: i64 = 1_000;
+/// Added to the window: wall-clock ms are truncated, and replicas' clocks
+/// agree only within a few ms (NTP).
+const WINDOW_SLACK_MS: i64 = 10;
 
 /// How often the flood wait stored by any replica is read.
 const HOLD_READ_EVERY: Duration = Duration::from_secs(1);
@@ -510,9 +513,9 @@ impl Notifier {
                 unstarted.push(row.id);
                 break;
             }
-            match self.window_has_room(clock, start_by, &mut shutdown).await {
-                Ok(true) => {}
-                Ok(false) => {
+            let place = match self.window_place(clock, start_by, &mut shutdown).await {
+                Ok(Some(place)) => place,
+                Ok(None) => {
                     unstarted.push(row.id);
                     break;
                 }
@@ -521,8 +524,8 @@ impl Notifier {
                     start_error = Some(err.context("recording a send start"));
                     break;
                 }
-            }
-            tasks.spawn(deliver(self.deps.clone(), row, permit, clock));
+            };
+            tasks.spawn(deliver(self.deps.clone(), row, permit, clock, place));
         }
         unstarted.extend(rows.map(|(_, row)| row.id));
 
@@ -603,44 +606,52 @@ impl Notifier {
     }
 
     /// Records this send's start in the shared window (`send_starts`) once
-    /// the last second holds fewer than the pace allows (see `max`), waiting
-    /// for room until `start_by`. Slots space the starts; this holds when a
-    /// timer fired late and two replicas' sends came close together.
-    /// `false`: no room in time, or shutdown.
-    async fn window_has_room(
+    /// fewer than Telegram's 30 sends may arrive within the last second,
+    /// waiting for room until `start_by`; returns the place to mark answered
+    /// (`None` without a shared window: no pace). Slots space the starts;
+    /// this holds when a timer fired late, two replicas' sends came close
+    /// together, or requests were delayed on their way (see
+    /// [`Store::try_start_send`]). `Ok(None)` is also no room in time, or
+    /// shutdown: then nothing was recorded.
+    async fn window_place(
         &self,
         clock: Clock,
         start_by: Instant,
         shutdown: &mut Option<ShutdownListener>,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<Place>> {
         let spacing = millis(self.deps.pace.spacing());
         if spacing == 0 {
-            return Ok(true);
+            return Ok(Some(Place::Unpaced));
         }
-        // As many as the spacing fits (29 at 34 ms), one short of
-        // Telegram's 30, so a request delayed on its way still arrives
-        // inside the limit.
-        let max = u32::try_from(WINDOW_MS / spacing)
+        // As many as the spacing allows started in a window (30 at 34 ms:
+        // Telegram's limit; the window counts every send that may arrive in
+        // it, so no margin is needed in the count).
+        let max = u32::try_from((WINDOW_MS + spacing - 1) / spacing)
             .unwrap_or(u32::MAX)
             .max(1);
         loop {
             let retry_ms = match self
                 .deps
                 .store
-                .try_start_send(|| clock.now_ms(), WINDOW_MS, max, spacing / 2)
+                .try_start_send(
+                    || clock.now_ms(),
+                    WINDOW_MS + WINDOW_SLACK_MS,
+                    max,
+                    spacing / 2,
+                )
                 .await?
             {
-                Ok(()) => return Ok(true),
+                Ok(id) => return Ok(Some(Place::Shared(id))),
                 Err(retry_ms) => retry_ms,
             };
             let (now, now_ms) = (Instant::now(), clock.now_ms());
             let wait = Duration::from_millis(u64::try_from(retry_ms - now_ms).unwrap_or(0));
             if now + wait > start_by {
-                return Ok(false);
+                return Ok(None);
             }
             tokio::select! {
                 biased;
-                _ = stopped(shutdown) => return Ok(false),
+                _ = stopped(shutdown) => return Ok(None),
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -668,6 +679,7 @@ async fn deliver(
     row: OutboxMessage,
     permit: OwnedSemaphorePermit,
     clock: Clock,
+    place: Place,
 ) -> (Outcome, anyhow::Result<()>) {
     let mut request = deps
         .bot
@@ -683,6 +695,13 @@ async fn deliver(
     }
     let result = request.await;
     drop(permit);
+    // It has arrived (or never will): its place in the window ends a second
+    // from now, not from the in-flight bound.
+    if let Place::Shared(id) = place
+        && let Err(err) = deps.store.send_answered(id, clock.now_ms()).await
+    {
+        tracing::warn!(error = %format!("{err:#}"), "recording a send's answer failed");
+    }
     // The chat cools down from Telegram's answer (see `Pacer::answered`).
     deps.pacer().answered(row.chat_id, Instant::now());
     let outcome = Outcome::new(&row, result, &deps.limits, &deps.policy, clock.now_ms());
@@ -709,6 +728,15 @@ async fn deliver(
         );
     }
     (outcome, written)
+}
+
+/// A send's place in the shared window of Telegram's 30/s.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// Recorded in `send_starts` under this id.
+    Shared(i64),
+    /// No pace (tests with zero spacing): nothing recorded.
+    Unpaced,
 }
 
 enum Slot {

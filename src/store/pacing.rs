@@ -17,8 +17,14 @@ use super::{Engine, Pool, Store};
 /// PostgreSQL ("sendslot"): not the store's write lock, which a poll's
 /// transaction may hold for a second.
 const PG_SEND_LOCK: i64 = 0x7365_6e64_736c_6f74;
-/// Starts older than this are deleted as new ones are recorded.
+/// Starts whose last moment is older than this are deleted as new ones are
+/// recorded.
 const KEEP_STARTS_MS: i64 = 60_000;
+/// How long a send counts as in flight until its answer is recorded: past
+/// the Bot API client's timeout (17 s) and the notifier's half claim (30 s),
+/// so an answer never comes later; a replica that died mid-send holds its
+/// place in the window this long.
+const IN_FLIGHT_MS: i64 = 30_000;
 
 /// A reservation further ahead than this is a clock that jumped (or a
 /// replica's clock far ahead): the slots restart from now instead of making
@@ -68,25 +74,35 @@ impl Store {
         })
     }
     /// Records that a send starts now (`now()`, unix ms, read once the
-    /// transaction holds the lock) unless `max` sends of any replica started
-    /// in the `window_ms` before, or one started less than `min_gap_ms`
-    /// ago; then `Err` is when there is room again. The check and the record are one serialised transaction, so
-    /// two replicas cannot both take the last place. The time is read after
-    /// the lock, not before: senders that queued for it would otherwise all
-    /// be recorded at the moment they asked and sent together.
+    /// transaction holds the lock) and returns its id for
+    /// [`Self::send_answered`], unless `max` sends of any replica may arrive
+    /// at Telegram within the `window_ms` before now, or one started less
+    /// than `min_gap_ms` ago; then `Err` is when there is room again.
+    ///
+    /// A send may arrive any time between its start and its answer, so the
+    /// window counts the sends answered within it and those still in flight
+    /// (not only those *started* within it): a request delayed on its way —
+    /// a process just started, a busy host — arrives bunched with the next
+    /// ones, and counting by start let 31 arrive in one second. The check
+    /// and the record are one serialised transaction, so two replicas cannot
+    /// both take the last place. The time is read after the lock, not
+    /// before: senders that queued for it would otherwise all be recorded at
+    /// the moment they asked and sent together.
     pub async fn try_start_send(
         &self,
         now: impl Fn() -> i64,
         window_ms: i64,
         max: u32,
         min_gap_ms: i64,
-    ) -> anyhow::Result<Result<(), i64>> {
+    ) -> anyhow::Result<Result<i64, i64>> {
         macro_rules! take {
             ($tx:ident) => {{
                 let now_ms = now();
+                // Newest last moments first: the max-th is the one whose
+                // leaving makes room.
                 let recent: Vec<i64> = sqlx::query_scalar(
-                    "SELECT at_ms FROM send_starts WHERE at_ms > $1 - $2
-                     ORDER BY at_ms DESC LIMIT $3",
+                    "SELECT until_ms FROM send_starts WHERE until_ms > $1 - $2
+                     ORDER BY until_ms DESC LIMIT $3",
                 )
                 .bind(now_ms)
                 .bind(window_ms)
@@ -100,23 +116,30 @@ impl Store {
                 }
                 // Starts bunched by replicas that asked at the same moment
                 // arrive bunched, and a late one then tips a second over.
-                if let Some(latest) = recent.first()
-                    && *latest > now_ms - min_gap_ms
+                let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(at_ms) FROM send_starts")
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .context("reading the last send start")?;
+                if let Some(latest) = latest
+                    && latest > now_ms - min_gap_ms
                 {
                     return Ok(Err(latest + min_gap_ms));
                 }
-                sqlx::query("INSERT INTO send_starts (at_ms) VALUES ($1)")
-                    .bind(now_ms)
-                    .execute(&mut *$tx)
-                    .await
-                    .context("recording a send start")?;
-                sqlx::query("DELETE FROM send_starts WHERE at_ms < $1")
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO send_starts (at_ms, until_ms) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(now_ms)
+                .bind(now_ms.saturating_add(IN_FLIGHT_MS))
+                .fetch_one(&mut *$tx)
+                .await
+                .context("recording a send start")?;
+                sqlx::query("DELETE FROM send_starts WHERE until_ms < $1")
                     .bind(now_ms - KEEP_STARTS_MS)
                     .execute(&mut *$tx)
                     .await
                     .context("pruning send starts")?;
                 $tx.commit().await.context("send start: commit")?;
-                Ok(Ok(()))
+                Ok(Ok(id))
             }};
         }
         match &self.pool {
@@ -134,6 +157,22 @@ impl Store {
                 take!(tx)
             }
         }
+    }
+
+    /// The send `id` ([`Self::try_start_send`]) was answered at `at_ms`: it
+    /// arrived by then, and leaves the window a second after. Unrecorded (a
+    /// store hiccup), it counts until its in-flight bound: only the rate errs
+    /// low.
+    pub async fn send_answered(&self, id: i64, at_ms: i64) -> anyhow::Result<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE send_starts SET until_ms = $2 WHERE id = $1 AND until_ms > $2")
+                .bind(id)
+                .bind(at_ms)
+                .execute(pool)
+                .await
+                .context("recording a send's answer")?;
+            Ok(())
+        })
     }
 }
 
@@ -165,42 +204,51 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn no_more_than_max_starts_in_any_window_even_when_racing() {
+    async fn the_window_counts_every_send_that_may_arrive_in_it_even_when_racing() {
         let (store, _dir) = temp_store().await;
+        let start = |at: i64, max: u32, gap: i64| {
+            let store = store.clone();
+            async move { store.try_start_send(|| at, 1_000, max, gap).await.unwrap() }
+        };
+        let mut ids = Vec::new();
         for at in [1_000, 1_010, 1_020] {
-            assert_eq!(
-                store.try_start_send(|| at, 1_000, 3, 0).await.unwrap(),
-                Ok(())
-            );
+            ids.push(start(at, 3, 0).await.expect("room"));
         }
-        // Full until the oldest of the three leaves the window.
-        assert_eq!(
-            store.try_start_send(|| 1_500, 1_000, 3, 0).await.unwrap(),
-            Err(2_000)
+        // Answered 40 ms after starting, the last at 1,260 (a slow one): a
+        // send counts until a second after it may have arrived.
+        for (id, answered) in ids.iter().zip([1_040, 1_050, 1_260]) {
+            store.send_answered(*id, answered).await.unwrap();
+        }
+        assert_eq!(start(1_500, 3, 0).await, Err(2_040));
+        assert_eq!(start(2_041, 3, 0).await.map(|_| ()), Ok(()));
+        // Two places left the window, one came: the slow one is still in it.
+        assert_eq!(start(2_100, 3, 0).await.map(|_| ()), Ok(()));
+        assert_eq!(start(2_150, 3, 0).await, Err(2_260));
+        // A send never answered (its replica died mid-send) counts until its
+        // in-flight bound.
+        let (store2, _dir2) = temp_store().await;
+        assert!(
+            store2
+                .try_start_send(|| 5_000, 1_000, 1, 0)
+                .await
+                .unwrap()
+                .is_ok()
         );
         assert_eq!(
-            store.try_start_send(|| 2_001, 1_000, 3, 0).await.unwrap(),
-            Ok(())
+            store2.try_start_send(|| 9_000, 1_000, 1, 0).await.unwrap(),
+            Err(5_000 + super::IN_FLIGHT_MS + 1_000)
         );
         // Never two starts closer than the gap, whoever asks.
-        assert_eq!(
-            store.try_start_send(|| 5_000, 1_000, 3, 17).await.unwrap(),
-            Ok(())
-        );
-        assert_eq!(
-            store.try_start_send(|| 5_010, 1_000, 3, 17).await.unwrap(),
-            Err(5_017)
-        );
-        assert_eq!(
-            store.try_start_send(|| 5_017, 1_000, 3, 17).await.unwrap(),
-            Ok(())
-        );
-        // Twenty senders racing for 5 places at one instant: 5 get one.
+        assert!(start(50_000, 3, 17).await.is_ok());
+        assert_eq!(start(50_010, 3, 17).await, Err(50_017));
+        assert!(start(50_017, 3, 17).await.is_ok());
+        // Twenty senders racing for 5 places at one instant (long after the
+        // others): 5 get one.
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(
-                    async move { store.try_start_send(|| 9_000, 1_000, 5, 0).await.unwrap() },
+                    async move { store.try_start_send(|| 200_000, 1_000, 5, 0).await.unwrap() },
                 )
             })
             .collect();
