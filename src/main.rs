@@ -14,12 +14,19 @@ fn main() -> ExitCode {
     // and prints --help.
     let matches = chat::command_line().get_matches();
     let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let chat_id = match args.command.take() {
+    let (chat_id, sla_rules) = match args.command.take() {
         Some(Command::Chat { chat_id }) => {
             chat::prepare(&mut args, &matches);
-            Some(chat_id)
+            (Some(chat_id), false)
         }
-        None => None,
+        Some(Command::SlaRules) => {
+            // Only DATABASE_URL is read: no bot runs, so no token is needed
+            // (a placeholder satisfies the server's check, never used).
+            args.teloxide_token
+                .get_or_insert_with(|| "0:sla-rules".to_owned());
+            (None, true)
+        }
+        None => (None, false),
     };
     let config = match Config::from_args(args) {
         Ok(config) => config,
@@ -38,6 +45,7 @@ fn main() -> ExitCode {
     };
     let run = async {
         match chat_id {
+            _ if sla_rules => meteobot::sla::rules::print(&config).await,
             Some(chat_id) => chat::run(config, chat_id).await,
             None => App::build(config).await?.run_until_stopped().await,
         }

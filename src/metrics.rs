@@ -3,8 +3,8 @@
 //! reference system where it had one.
 
 use prometheus::{
-    Counter, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGauge, Opts, Registry, TextEncoder,
+    Counter, Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -50,6 +50,12 @@ pub struct Metrics {
     pub sla_evaluation_errors: IntCounter,
     /// Samples found outside their SLA's range.
     pub sla_violations: IntCounter,
+    /// Error budget left per SLA with an objective (%; negative when
+    /// overspent), by `sla_id`, `metric_name`, `job_name`: one series per
+    /// stored SLA, set by the leader's evaluator.
+    pub sla_budget_remaining: GaugeVec,
+    /// Burn rate per SLA with an objective and `window` (5m … 3d).
+    pub sla_burn_rate: GaugeVec,
     /// This process's CPU use, % of the CPUs it may run on (`sysmetrics`).
     pub cpu_usage: Gauge,
     /// Resident memory, % of the memory available to the process.
@@ -198,6 +204,22 @@ impl Metrics {
                 "SLA metric reads that failed",
             ),
             sla_violations: counter("sla_violations_total", "SLA samples outside their range"),
+            sla_budget_remaining: GaugeVec::new(
+                Opts::new(
+                    "sla_error_budget_remaining_percent",
+                    "Error budget left over the SLO window, % (negative: overspent)",
+                ),
+                &["sla_id", "metric_name", "job_name"],
+            )
+            .expect("valid metric"),
+            sla_burn_rate: GaugeVec::new(
+                Opts::new(
+                    "sla_burn_rate",
+                    "Bad evaluations over the window divided by the share the objective allows",
+                ),
+                &["sla_id", "metric_name", "job_name", "window"],
+            )
+            .expect("valid metric"),
             cpu_usage: float_gauge(
                 "cpu_usage_percent",
                 "Process CPU use, % of the CPUs available to it",
@@ -253,6 +275,8 @@ impl Metrics {
             Box::new(self.telegram_429.clone()),
             Box::new(self.sla_evaluation_errors.clone()),
             Box::new(self.sla_violations.clone()),
+            Box::new(self.sla_budget_remaining.clone()),
+            Box::new(self.sla_burn_rate.clone()),
             Box::new(self.cpu_usage.clone()),
             Box::new(self.memory_usage.clone()),
             Box::new(self.disk_space_used.clone()),

@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::form::Fields;
+use crate::domain::ParseError;
 use crate::sla::{
-    Horizon, MetricRange, SlaError, SlaKey, SlaOverview, SlaState, SourceError, parse_number,
+    Horizon, MetricRange, Objective, SlaError, SlaKey, SlaOverview, SlaState, SourceError,
+    parse_number,
 };
 use crate::store::SlaUpsert;
 
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/sla_past_violations", post(past_violations))
         .route("/sla_probability_violations", post(probability))
         .route("/sla", get(list))
+        .route("/sla_budget", post(super::slo::budget))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
@@ -55,7 +58,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-fn key(state: &AppState, fields: &Fields) -> Result<SlaKey, ApiError> {
+pub(super) fn key(state: &AppState, fields: &Fields) -> Result<SlaKey, ApiError> {
     let metric = fields.required("metric_name")?;
     let job = fields.required("job_name")?;
     Ok(state.sla.parse_key(metric, job)?)
@@ -71,7 +74,17 @@ async fn add_metric(
         fields.first_of(&["min_value"]),
     )
     .map_err(|e| ApiError::invalid(e.0))?;
-    let outcome = state.sla.add(&key, range).await?;
+    // Optional; a window without an objective is a mistake worth saying.
+    let objective = match (fields.get("objective"), fields.get("slo_window")) {
+        (Some(objective), window) => Some(Objective::parse(objective, window)),
+        (None, Some(_)) => Some(Err(ParseError::new(
+            "slo_window needs an objective (e.g. objective=99.5)",
+        ))),
+        (None, None) => None,
+    }
+    .transpose()
+    .map_err(|e| ApiError::invalid(e.0))?;
+    let outcome = state.sla.define(&key, range, objective).await?;
     let (message, result) = match outcome {
         SlaUpsert::Added => (0, "added"),
         SlaUpsert::Updated => (0, "updated"),
@@ -165,6 +178,12 @@ fn overview_json(o: &SlaOverview) -> Value {
     body["job_name"] = json!(o.sla.job.as_str());
     body["desired_value"] = json!(o.sla.range.max());
     body["min_value"] = json!(o.sla.range.min());
+    body["objective"] = json!(o.sla.objective.map(|o| o.percent()));
+    body["slo_window"] = json!(
+        o.sla
+            .objective
+            .map(|o| crate::text::slo::window(o.window()))
+    );
     body
 }
 
@@ -188,7 +207,9 @@ impl From<SlaError> for ApiError {
     fn from(err: SlaError) -> Self {
         match err {
             SlaError::Invalid(e) => Self::invalid(e.0),
-            e @ SlaError::Unknown { .. } => Self::not_found(e.to_string()),
+            e @ (SlaError::Unknown { .. } | SlaError::NoObjective { .. }) => {
+                Self::not_found(e.to_string())
+            }
             SlaError::Forecast(e) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, 2, e.to_string()),
             SlaError::Source(e) => source_failed(e),
             SlaError::Internal(e) => Self::internal(e),

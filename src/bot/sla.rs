@@ -19,8 +19,8 @@ pub async fn handle(r: &Replier, args: &str, ctx: &BotContext) -> HandlerResult 
         .as_slice()
     {
         ["list"] => list(r, ctx).await,
-        ["add", metric, job, max] => add(r, ctx, metric, job, max, None).await,
-        ["add", metric, job, max, min] => add(r, ctx, metric, job, max, Some(min)).await,
+        ["add", metric, job, tail @ ..] if !tail.is_empty() => add(r, ctx, metric, job, tail).await,
+        ["budget", metric, job] => super::sla_budget::budget(r, ctx, metric, job).await,
         ["remove", metric, job] => remove(r, ctx, metric, job).await,
         ["status", metric, job] => status(r, ctx, metric, job).await,
         ["violations", metric, job] => violations(r, ctx, metric, job).await,
@@ -98,13 +98,13 @@ async fn add(
     ctx: &BotContext,
     metric: &str,
     job: &str,
-    max: &str,
-    min: Option<&str>,
+    tail: &[&str],
 ) -> Result<String, SlaError> {
     let t = sla_texts(r.lang);
     let key = key(ctx, metric, job)?;
-    let range = MetricRange::parse(max, min)?;
-    let template = match ctx.sla.add(&key, range).await? {
+    let tail = super::sla_budget::parse_add_tail(tail)?;
+    let range = MetricRange::parse(tail.max, tail.min)?;
+    let template = match ctx.sla.define(&key, range, tail.objective).await? {
         SlaUpsert::Added => t.added,
         SlaUpsert::Updated => t.updated,
         SlaUpsert::Unchanged => t.unchanged,
@@ -114,7 +114,7 @@ async fn add(
         &[
             &key.metric.to_string(),
             &key.job.to_string(),
-            &range.to_string(),
+            &super::sla_budget::described(&range.to_string(), tail.objective),
         ],
     ))
 }

@@ -166,6 +166,11 @@ pub enum Command {
               value_parser = crate::chat::parse_chat_id)]
         chat_id: crate::domain::ChatId,
     },
+    /// Print the stored SLAs' objectives as Prometheus recording and
+    /// alerting rules (YAML, for `rule_files`): error ratios over the
+    /// burn-rate windows, the budget left, and the SRE workbook's four
+    /// multi-window burn-rate alerts. Reads DATABASE_URL; starts nothing.
+    SlaRules,
 }
 
 impl Args {

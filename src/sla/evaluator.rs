@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::Sla;
+use super::burn::{BurnReport, BurnWatch};
 use super::source::{MetricSource, Reading, SourceError};
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
@@ -25,6 +26,8 @@ pub struct EvaluationReport {
     pub failed: usize,
     pub violations: usize,
     pub pruned: Pruned,
+    /// Objectives checked and burn-rate rules that started or resolved.
+    pub burn: BurnReport,
 }
 
 pub struct Evaluator {
@@ -36,6 +39,8 @@ pub struct Evaluator {
     clock: SharedClock,
     /// Evaluations run only while this replica is the leader; `None`: always.
     leader: Option<crate::store::Leader>,
+    /// Budgets, burn rates and their alerts of SLAs with an objective.
+    burn: BurnWatch,
 }
 
 impl Evaluator {
@@ -52,7 +57,15 @@ impl Evaluator {
             retention,
             clock: crate::clock::system(),
             leader: None,
+            burn: BurnWatch::new(Vec::new()),
         }
+    }
+
+    /// Tells these chats when an objective's burn-rate rule starts firing
+    /// and when it resolves (`ADMIN_CHAT_IDS`).
+    pub fn with_admin_chats(mut self, chats: Vec<i64>) -> Self {
+        self.burn = BurnWatch::new(chats);
+        self
     }
 
     /// Steps only while this replica holds the leader lease (several
@@ -84,6 +97,11 @@ impl Evaluator {
         };
         let at_ms = now.timestamp_millis();
         let mut samples = Vec::new();
+        let with_objective: Vec<Sla> = slas
+            .iter()
+            .filter(|s| s.objective.is_some())
+            .cloned()
+            .collect();
         for (sla, reading) in self.read_all(slas).await {
             match reading {
                 Ok(Reading::Value(value)) => {
@@ -118,6 +136,16 @@ impl Evaluator {
             .record_sla_samples(&samples, at_ms.saturating_sub(retention_ms))
             .await?;
         self.metrics.sla_violations.inc_by(report.violations as u64);
+        report.burn = self
+            .burn
+            .check(
+                &self.store,
+                &self.metrics,
+                &with_objective,
+                at_ms,
+                self.retention,
+            )
+            .await?;
         tracing::debug!(
             slas = report.slas,
             sampled = report.sampled,

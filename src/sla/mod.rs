@@ -3,6 +3,7 @@
 //! the violation forecast, and [`SlaService`], the one API that REST and the
 //! bot call.
 
+mod burn;
 mod evaluator;
 pub mod forecast;
 mod horizon;
@@ -11,7 +12,9 @@ mod passage;
 mod prometheus;
 mod range;
 mod registry;
+pub mod rules;
 mod service;
+pub mod slo;
 mod source;
 
 /// What `SlaService::add` did.
@@ -24,6 +27,7 @@ pub use prometheus::PrometheusSource;
 pub use range::{Bound, MetricRange, parse_number};
 pub use registry::RegistrySource;
 pub use service::{SlaError, SlaKey, SlaOverview, SlaService, SlaState, ViolationCounts};
+pub use slo::{Budget, Objective};
 pub use source::{History, MetricSource, Reading, SourceError};
 
 use crate::store::SlaRow;
@@ -35,6 +39,8 @@ pub struct Sla {
     pub metric: MetricName,
     pub job: JobName,
     pub range: MetricRange,
+    /// The share of evaluations promised inside the range, if any.
+    pub objective: Option<Objective>,
 }
 
 impl Sla {
@@ -49,6 +55,14 @@ impl Sla {
             metric: MetricName::parse_expression(&row.metric_name).map_err(broken)?,
             job: JobName::parse(&row.job_name).map_err(broken)?,
             range: MetricRange::new(row.max_value, row.min_value).map_err(broken)?,
+            objective: match (row.objective, row.slo_window_ms) {
+                (Some(percent), Some(window_ms)) => {
+                    let window =
+                        std::time::Duration::from_millis(u64::try_from(window_ms).unwrap_or(0));
+                    Some(Objective::new(percent, window).map_err(broken)?)
+                }
+                _ => None,
+            },
         })
     }
 }

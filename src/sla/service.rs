@@ -8,15 +8,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
+use super::burn::budget_at;
 use super::evaluator::Evaluator;
 use super::forecast::{self, FIT_WINDOW, ForecastError, MIN_SAMPLES, Prevision};
 use super::source::{History, MetricSource, Reading, SourceError};
 use super::{Bound, Horizon, JobName, MetricName, MetricRange, MetricSyntax, PrometheusSource};
-use super::{RegistrySource, Sla};
+use super::{Budget, Objective, RegistrySource, Sla};
 use crate::config::Config;
 use crate::domain::ParseError;
 use crate::metrics::Metrics;
-use crate::store::{SlaUpsert, Store};
+use crate::store::{SlaUpsert, Store, StoredObjective};
 
 /// Stored samples read for one forecast (6 h at one per second, with room).
 const MAX_STORED_POINTS: u32 = 25_000;
@@ -60,6 +61,10 @@ pub enum SlaError {
     Invalid(#[from] ParseError),
     #[error("no SLA for metric '{metric}' and job '{job}'")]
     Unknown { metric: String, job: String },
+    #[error(
+        "the SLA for metric '{metric}' and job '{job}' has no objective: add it again with one (e.g. objective 99.5)"
+    )]
+    NoObjective { metric: String, job: String },
     #[error(transparent)]
     Forecast(#[from] ForecastError),
     #[error(transparent)]
@@ -74,6 +79,8 @@ pub struct SlaService {
     source: Arc<dyn MetricSource>,
     syntax: MetricSyntax,
     eval_interval: Duration,
+    /// Told about burn-rate alerts (`ADMIN_CHAT_IDS`).
+    admin_chats: Vec<i64>,
 }
 
 impl SlaService {
@@ -88,7 +95,14 @@ impl SlaService {
             source,
             syntax,
             eval_interval,
+            admin_chats: Vec::new(),
         }
+    }
+
+    /// Chats the evaluator tells about burn-rate alerts.
+    pub fn with_admin_chats(mut self, chats: Vec<i64>) -> Self {
+        self.admin_chats = chats;
+        self
     }
 
     /// Prometheus when `PROMETHEUS_URL` is set (PromQL allowed), else the
@@ -108,6 +122,7 @@ impl SlaService {
             ),
         };
         Self::new(store, source, syntax, config.sla_eval_interval)
+            .with_admin_chats(config.admin_chat_ids.clone())
     }
 
     /// The background evaluator over the same store and source.
@@ -118,6 +133,7 @@ impl SlaService {
             metrics,
             retention,
         )
+        .with_admin_chats(self.admin_chats.clone())
     }
 
     pub fn syntax(&self) -> MetricSyntax {
@@ -159,20 +175,56 @@ impl SlaService {
         Ok(Sla::from_row(row)?)
     }
 
-    /// Adds the SLA or, when it exists, sets its range.
+    /// Adds the SLA or, when it exists, sets its range (no objective).
     pub async fn add(&self, key: &SlaKey, range: MetricRange) -> Result<SlaUpsert, SlaError> {
+        self.define(key, range, None).await
+    }
+
+    /// Adds the SLA or, when it exists, replaces its range and objective:
+    /// an add states the whole SLA, so one without an objective drops it.
+    pub async fn define(
+        &self,
+        key: &SlaKey,
+        range: MetricRange,
+        objective: Option<Objective>,
+    ) -> Result<SlaUpsert, SlaError> {
+        let stored = objective.map(|o| StoredObjective {
+            percent: o.percent(),
+            window_ms: i64::try_from(o.window().as_millis()).unwrap_or(i64::MAX),
+        });
         let outcome = self
             .store
-            .upsert_sla(
+            .upsert_sla_with_objective(
                 key.metric.as_str(),
                 key.job.as_str(),
                 range.max(),
                 range.min(),
+                stored,
                 Utc::now().timestamp_millis(),
             )
             .await?;
-        tracing::info!(metric = %key.metric, job = %key.job, %range, ?outcome, "SLA saved");
+        let objective = objective.map(|o| o.percent());
+        tracing::info!(metric = %key.metric, job = %key.job, %range, ?objective, ?outcome, "SLA saved");
         Ok(outcome)
+    }
+
+    /// The SLA's error budget and burn rates at `now` (its stored
+    /// evaluations), with the burn-rate rules firing (`(rule, since_ms)`).
+    pub async fn budget(
+        &self,
+        key: &SlaKey,
+        now: DateTime<Utc>,
+    ) -> Result<(Sla, Budget, Vec<(String, i64)>), SlaError> {
+        let sla = self.get(key).await?;
+        let Some(objective) = sla.objective else {
+            return Err(SlaError::NoObjective {
+                metric: key.metric.to_string(),
+                job: key.job.to_string(),
+            });
+        };
+        let budget = budget_at(&self.store, sla.id, objective, now.timestamp_millis()).await?;
+        let firing = self.store.sla_burn_alerts(sla.id).await?;
+        Ok((sla, budget, firing))
     }
 
     /// `false`: there was no such SLA.

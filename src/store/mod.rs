@@ -46,6 +46,7 @@ mod pacing;
 pub mod scratch;
 mod settings;
 mod sla;
+mod slo;
 mod subscriptions;
 mod tokens;
 mod users;
@@ -67,7 +68,8 @@ pub use held::{HeldRow, NewHeld};
 pub use inbound::{InboundRow, InboundUpdate};
 pub use leases::{Gate, LEADER, LEASE_PERIOD, Leader, every_as_leader, holder_name};
 pub use outbox::{Cooling, NewMessage, OutboxMessage, OutboxRow};
-pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert};
+pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert, StoredObjective};
+pub use slo::{BurnChange, EvaluationCounts};
 pub use subscriptions::{Insert, NewSubscription, Subscription};
 pub use users::{NewUser, User};
 

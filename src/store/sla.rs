@@ -12,6 +12,10 @@ pub struct SlaRow {
     pub job_name: String,
     pub max_value: f64,
     pub min_value: Option<f64>,
+    /// Percentage of evaluations that must be inside the range, with its
+    /// window; both `None` without an objective.
+    pub objective: Option<f64>,
+    pub slo_window_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -42,13 +46,19 @@ pub struct Pruned {
     pub violations: u64,
 }
 
-const COLUMNS: &str =
-    "id, metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms";
+const COLUMNS: &str = "id, metric_name, job_name, max_value, min_value, objective, slo_window_ms,
+     created_at_ms, updated_at_ms";
+
+/// An SLA's objective as stored: percent and window (ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredObjective {
+    pub percent: f64,
+    pub window_ms: i64,
+}
 
 impl Store {
-    /// Adds the SLA, or updates its range when it exists. One write
-    /// transaction: the read that decides the outcome and the write cannot be
-    /// split by a concurrent add of the same SLA.
+    /// Adds the SLA without an objective, or sets its range (and drops its
+    /// objective) when it exists: [`Self::upsert_sla_with_objective`].
     pub async fn upsert_sla(
         &self,
         metric: &str,
@@ -57,10 +67,30 @@ impl Store {
         min: Option<f64>,
         now_ms: i64,
     ) -> anyhow::Result<SlaUpsert> {
+        self.upsert_sla_with_objective(metric, job, max, min, None, now_ms)
+            .await
+    }
+
+    /// Adds the SLA, or replaces its range and objective when it exists (an
+    /// add states the whole SLA). One write transaction: the read that
+    /// decides the outcome and the write cannot be split by a concurrent add
+    /// of the same SLA.
+    pub async fn upsert_sla_with_objective(
+        &self,
+        metric: &str,
+        job: &str,
+        max: f64,
+        min: Option<f64>,
+        objective: Option<StoredObjective>,
+        now_ms: i64,
+    ) -> anyhow::Result<SlaUpsert> {
+        let (percent, window_ms) = (objective.map(|o| o.percent), objective.map(|o| o.window_ms));
         with_pool!(self, |pool| {
             let mut tx = pool.begin_write().await.context("upsert SLA: begin")?;
-            let existing: Option<(f64, Option<f64>)> = sqlx::query_as(
-                "SELECT max_value, min_value FROM slas WHERE metric_name = $1 AND job_name = $2",
+            type Existing = (f64, Option<f64>, Option<f64>, Option<i64>);
+            let existing: Option<Existing> = sqlx::query_as(
+                "SELECT max_value, min_value, objective, slo_window_ms FROM slas
+                 WHERE metric_name = $1 AND job_name = $2",
             )
             .bind(metric)
             .bind(job)
@@ -68,16 +98,19 @@ impl Store {
             .await
             .context("reading an SLA")?;
             let outcome = match existing {
-                Some((old_max, old_min)) if old_max == max && old_min == min => {
+                Some(old) if old == (max, min, percent, window_ms) => {
                     return Ok(SlaUpsert::Unchanged);
                 }
                 Some(_) => {
                     sqlx::query(
-                        "UPDATE slas SET max_value = $1, min_value = $2, updated_at_ms = $3
-                     WHERE metric_name = $4 AND job_name = $5",
+                        "UPDATE slas SET max_value = $1, min_value = $2, objective = $3,
+                         slo_window_ms = $4, updated_at_ms = $5
+                         WHERE metric_name = $6 AND job_name = $7",
                     )
                     .bind(max)
                     .bind(min)
+                    .bind(percent)
+                    .bind(window_ms)
                     .bind(now_ms)
                     .bind(metric)
                     .bind(job)
@@ -88,18 +121,20 @@ impl Store {
                 }
                 None => {
                     sqlx::query(
-                    "INSERT INTO slas (metric_name, job_name, max_value, min_value, created_at_ms, updated_at_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(metric)
-                .bind(job)
-                .bind(max)
-                .bind(min)
-                .bind(now_ms)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .context("inserting an SLA")?;
+                        "INSERT INTO slas (metric_name, job_name, max_value, min_value, objective,
+                         slo_window_ms, created_at_ms, updated_at_ms)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(metric)
+                    .bind(job)
+                    .bind(max)
+                    .bind(min)
+                    .bind(percent)
+                    .bind(window_ms)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .context("inserting an SLA")?;
                     SlaUpsert::Added
                 }
             };
@@ -145,7 +180,7 @@ impl Store {
     }
 
     /// Stores one evaluation's samples and violations, then prunes history
-    /// older than `prune_before_ms` — one transaction, so a crash never keeps
+    /// older than `prune_before_ms` of SLAs without an objective — one transaction, so a crash never keeps
     /// a violation without its sample. An evaluation is its `at_ms`: one
     /// already stored (another replica ran it) is kept as it is. A sample of an SLA removed meanwhile
     /// is skipped rather than failing the batch.
@@ -184,18 +219,26 @@ impl Store {
                     .context("inserting an SLA violation")?;
                 }
             }
-            let samples = sqlx::query("DELETE FROM sla_samples WHERE at_ms < $1")
-                .bind(prune_before_ms)
-                .execute(&mut *tx)
-                .await
-                .context("pruning SLA samples")?
-                .rows_affected();
-            let violations = sqlx::query("DELETE FROM sla_violations WHERE at_ms < $1")
-                .bind(prune_before_ms)
-                .execute(&mut *tx)
-                .await
-                .context("pruning SLA violations")?
-                .rows_affected();
+            // An SLA with an objective keeps its history for its own window
+            // (`Store::prune_objective_history`).
+            let samples = sqlx::query(
+                "DELETE FROM sla_samples WHERE at_ms < $1
+                 AND sla_id NOT IN (SELECT id FROM slas WHERE objective IS NOT NULL)",
+            )
+            .bind(prune_before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("pruning SLA samples")?
+            .rows_affected();
+            let violations = sqlx::query(
+                "DELETE FROM sla_violations WHERE at_ms < $1
+                 AND sla_id NOT IN (SELECT id FROM slas WHERE objective IS NOT NULL)",
+            )
+            .bind(prune_before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("pruning SLA violations")?
+            .rows_affected();
             tx.commit().await.context("record samples: commit")?;
             Ok(Pruned {
                 samples,

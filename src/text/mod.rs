@@ -9,6 +9,7 @@ mod forecast;
 mod quiet;
 mod settings;
 mod sla;
+pub mod slo;
 
 pub use alerts::{
     Crossing, Expected, When, alert_text, all_clear_text, breach_text, condition_ended,
