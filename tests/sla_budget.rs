@@ -305,3 +305,43 @@ async fn sla_budget_in_chat() {
         last_text(&bot)
     );
 }
+
+#[tokio::test]
+async fn the_number_of_slas_is_bounded_and_a_refused_add_stores_nothing() {
+    let app = spawn_app().await;
+    for i in 0..meteobot::store::MAX_SLAS {
+        app.store
+            .upsert_sla(&format!("m{i}"), "meteobot", 1.0, None, 0)
+            .await
+            .unwrap();
+    }
+    let add = |metric: &str| {
+        app.post_json(
+            "/add_metric",
+            json!({ "metric_name": metric, "job_name": "meteobot", "desired_value": 5 }),
+        )
+    };
+    let (status, body) = add("outbox_depth").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("remove one first"),
+        "{body}"
+    );
+    assert!(
+        app.store
+            .sla("outbox_depth", "meteobot")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Changing one that exists is still fine.
+    let (status, body) = add("m7").await;
+    assert_eq!(
+        (status, &body["result"]),
+        (200, &json!("updated")),
+        "{body}"
+    );
+}

@@ -210,6 +210,7 @@ impl From<SlaError> for ApiError {
             e @ (SlaError::Unknown { .. } | SlaError::NoObjective { .. }) => {
                 Self::not_found(e.to_string())
             }
+            e @ SlaError::TooMany(_) => Self::new(StatusCode::CONFLICT, 1, e.to_string()),
             SlaError::Forecast(e) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, 2, e.to_string()),
             SlaError::Source(e) => source_failed(e),
             SlaError::Internal(e) => Self::internal(e),

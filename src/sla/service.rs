@@ -17,7 +17,7 @@ use super::{Budget, Objective, RegistrySource, Sla};
 use crate::config::Config;
 use crate::domain::ParseError;
 use crate::metrics::Metrics;
-use crate::store::{SlaUpsert, Store, StoredObjective};
+use crate::store::{SlaUpsert, Store, StoredObjective, TooManySlas};
 
 /// Stored samples read for one forecast (6 h at one per second, with room).
 const MAX_STORED_POINTS: u32 = 25_000;
@@ -65,6 +65,8 @@ pub enum SlaError {
         "the SLA for metric '{metric}' and job '{job}' has no objective: add it again with one (e.g. objective 99.5)"
     )]
     NoObjective { metric: String, job: String },
+    #[error(transparent)]
+    TooMany(#[from] TooManySlas),
     #[error(transparent)]
     Forecast(#[from] ForecastError),
     #[error(transparent)]
@@ -202,7 +204,11 @@ impl SlaService {
                 stored,
                 Utc::now().timestamp_millis(),
             )
-            .await?;
+            .await
+            .map_err(|e| match e.downcast::<TooManySlas>() {
+                Ok(full) => SlaError::TooMany(full),
+                Err(e) => SlaError::Internal(e),
+            })?;
         let objective = objective.map(|o| o.percent());
         tracing::info!(metric = %key.metric, job = %key.job, %range, ?objective, ?outcome, "SLA saved");
         Ok(outcome)

@@ -68,7 +68,7 @@ pub use held::{HeldRow, NewHeld};
 pub use inbound::{InboundRow, InboundUpdate};
 pub use leases::{Gate, LEADER, LEASE_PERIOD, Leader, every_as_leader, holder_name};
 pub use outbox::{Cooling, NewMessage, OutboxMessage, OutboxRow};
-pub use sla::{Pruned, SlaRow, SlaSample, SlaUpsert, StoredObjective};
+pub use sla::{MAX_SLAS, Pruned, SlaRow, SlaSample, SlaUpsert, StoredObjective, TooManySlas};
 pub use slo::{BurnChange, EvaluationCounts};
 pub use subscriptions::{Insert, NewSubscription, Subscription};
 pub use users::{NewUser, User};

@@ -49,6 +49,15 @@ pub struct Pruned {
 const COLUMNS: &str = "id, metric_name, job_name, max_value, min_value, objective, slo_window_ms,
      created_at_ms, updated_at_ms";
 
+/// At most this many SLAs: each is read every evaluation (concurrently) and
+/// labels its own gauge series, so their number must be bounded.
+pub const MAX_SLAS: i64 = 200;
+
+/// An add refused because [`MAX_SLAS`] SLAs exist.
+#[derive(Debug, thiserror::Error)]
+#[error("there are already {MAX_SLAS} SLAs, the most meteobot keeps: remove one first")]
+pub struct TooManySlas;
+
 /// An SLA's objective as stored: percent and window (ms).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StoredObjective {
@@ -120,6 +129,13 @@ impl Store {
                     SlaUpsert::Updated
                 }
                 None => {
+                    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM slas")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .context("counting SLAs")?;
+                    if count >= MAX_SLAS {
+                        return Err(TooManySlas.into());
+                    }
                     sqlx::query(
                         "INSERT INTO slas (metric_name, job_name, max_value, min_value, objective,
                          slo_window_ms, created_at_ms, updated_at_ms)
