@@ -129,6 +129,12 @@ impl BurnWatch {
             .collect()
     }
 
+    /// Removes every gauge series this watch set (a replica that is no
+    /// longer the leader: its values would go stale).
+    pub fn forget_all(&self, metrics: &Metrics) {
+        self.forget_gone(metrics, HashSet::new());
+    }
+
     fn forget_gone(&self, metrics: &Metrics, now: HashSet<[String; 3]>) {
         let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
         for gone in shown.difference(&now) {
@@ -201,4 +207,59 @@ fn show(metrics: &Metrics, sla: &Sla, budget: &Budget) -> [String; 3] {
         }
     }
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sla::{JobName, MetricName, MetricRange, MetricSyntax};
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn a_replica_that_stops_leading_drops_its_gauges() {
+        let (store, _dir) = temp_store().await;
+        let objective = crate::store::StoredObjective {
+            percent: 99.0,
+            window_ms: 86_400_000,
+        };
+        store
+            .upsert_sla_with_objective("up", "meteobot", 1.0, None, Some(objective), 0)
+            .await
+            .unwrap();
+        let row = store.sla("up", "meteobot").await.unwrap().unwrap();
+        let sla = Sla {
+            id: row.id,
+            metric: MetricName::parse("up", MetricSyntax::Name).unwrap(),
+            job: JobName::parse("meteobot").unwrap(),
+            range: MetricRange::new(1.0, None).unwrap(),
+            objective: Some(Objective::new(99.0, Duration::from_secs(86_400)).unwrap()),
+        };
+        let sample = crate::store::SlaSample {
+            sla_id: row.id,
+            at_ms: 60_000,
+            value: 0.5,
+            violation: None,
+        };
+        store.record_sla_samples(&[sample], 0).await.unwrap();
+        let (metrics, watch) = (Metrics::new(), BurnWatch::new(vec![1]));
+        let retention = Duration::from_secs(3600);
+        let report = watch
+            .check(&store, &metrics, &[sla], 60_000, retention)
+            .await
+            .unwrap();
+        assert_eq!(report.with_objective, 1);
+        assert!(
+            metrics
+                .render()
+                .contains("sla_error_budget_remaining_percent{")
+        );
+        assert_eq!(metrics.render().matches("sla_burn_rate{").count(), 7);
+        watch.forget_all(&metrics);
+        let text = metrics.render();
+        assert!(
+            !text.contains("sla_error_budget_remaining_percent{"),
+            "{text}"
+        );
+        assert!(!text.contains("sla_burn_rate{"), "{text}");
+    }
 }

@@ -185,9 +185,16 @@ impl Evaluator {
     /// store keeps the first (once per evaluation, whoever runs it).
     pub async fn run(self, interval: Duration, shutdown: ShutdownListener) {
         let leader = self.leader.as_ref();
-        crate::store::every_as_leader(leader, shutdown, interval, "SLA evaluation", || async {
-            let at = evaluation_time(self.clock.now(), interval);
-            self.evaluate_once(at).await.map(drop)
+        crate::store::every_as_leader(leader, shutdown, interval, "SLA evaluation", || {
+            // Every tick, leader or not: a replica that lost the lease drops
+            // its budget gauges, so only the leader's values are exposed.
+            if leader.is_some_and(|l| !l.holds()) {
+                self.burn.forget_all(&self.metrics);
+            }
+            async {
+                let at = evaluation_time(self.clock.now(), interval);
+                self.evaluate_once(at).await.map(drop)
+            }
         })
         .await;
     }
