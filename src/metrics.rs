@@ -391,7 +391,10 @@ mod tests {
                 assert!(text.contains(&sample), "no {sample:?} in\n{text}");
             }
             let rss = sample_value(&text, "process_resident_memory_bytes");
-            assert!(rss > 1_000_000.0, "a test binary's resident memory: {rss} bytes");
+            assert!(
+                rss > 1_000_000.0,
+                "a test binary's resident memory: {rss} bytes"
+            );
             let fds = sample_value(&text, "process_open_fds");
             assert!(fds >= 3.0, "stdin, stdout and stderr at least: {fds}");
         }
