@@ -88,6 +88,27 @@ fn float_gauge(name: &str, help: &str) -> Gauge {
     Gauge::with_opts(Opts::new(name, help)).expect("valid metric")
 }
 
+/// What every Prometheus client exports beside its own metrics: the build's
+/// version as `meteobot_build_info{version="…"} 1` (joined on `instance` to
+/// tell which replica runs which build), and on Linux the process collector's
+/// `process_*` (CPU seconds, resident and virtual memory, open and maximum
+/// fds, threads, start time), read from /proc at every scrape.
+fn standard_collectors() -> Vec<Box<dyn prometheus::core::Collector>> {
+    let build_info = IntGauge::with_opts(
+        Opts::new("meteobot_build_info", "1, labelled with the running build")
+            .const_label("version", env!("CARGO_PKG_VERSION")),
+    )
+    .expect("valid metric");
+    build_info.set(1);
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] // No process collector.
+    let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![Box::new(build_info)];
+    #[cfg(target_os = "linux")]
+    collectors.push(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ));
+    collectors
+}
+
 impl Metrics {
     /// Metrics without an `instance` label (unit tests, tools).
     pub fn new() -> Self {
@@ -246,6 +267,21 @@ impl Metrics {
                 "1 while this replica holds the leader lease, else 0",
             ),
         };
+        // The kinds of message the poller and the digest decide, touched so
+        // that rate() sees a 0 rather than no series before the first one (a
+        // kind added later still appears at its first use).
+        for kind in [
+            "alert",
+            "reminder",
+            "all_clear",
+            "heads_up",
+            "heads_up_cancelled",
+            "quiet_summary",
+            "notice",
+            "digest",
+        ] {
+            metrics.alerts_decided.with_label_values(&[kind]);
+        }
         metrics.register_all();
         metrics
     }
@@ -284,7 +320,7 @@ impl Metrics {
             Box::new(self.worker_restarts.clone()),
             Box::new(self.leader.clone()),
         ];
-        for c in collectors {
+        for c in collectors.into_iter().chain(standard_collectors()) {
             self.registry.register(c).expect("metric names are unique");
         }
     }
@@ -348,6 +384,54 @@ mod tests {
         assert!(text.contains("leader{instance=\"replica-2\"} 1"), "{text}");
         let unlabelled = Metrics::for_instance(Some("")).render();
         assert!(!unlabelled.contains("instance="), "{unlabelled}");
+    }
+
+    #[test]
+    fn renders_the_standard_metrics() {
+        let text = Metrics::for_instance(Some("replica-2")).render();
+        let version = env!("CARGO_PKG_VERSION");
+        let build_info = text
+            .lines()
+            .find(|l| l.starts_with("meteobot_build_info{"))
+            .unwrap_or_else(|| panic!("no meteobot_build_info in\n{text}"));
+        // The registry appends its instance label after the gauge's own.
+        let (labels, value) = build_info.rsplit_once(' ').unwrap();
+        let mut labels: Vec<_> = labels["meteobot_build_info{".len()..]
+            .trim_end_matches('}')
+            .split(',')
+            .collect();
+        labels.sort_unstable();
+        let version = format!("version=\"{version}\"");
+        assert_eq!(labels, ["instance=\"replica-2\"", &version], "{build_info}");
+        assert_eq!(value, "1", "{build_info}");
+        if cfg!(target_os = "linux") {
+            for name in [
+                "process_cpu_seconds_total",
+                "process_resident_memory_bytes",
+                "process_open_fds",
+                "process_max_fds",
+            ] {
+                let sample = format!("\n{name}{{instance=\"replica-2\"}} ");
+                assert!(text.contains(&sample), "no {sample:?} in\n{text}");
+            }
+            let rss = sample_value(&text, "process_resident_memory_bytes");
+            assert!(
+                rss > 1_000_000.0,
+                "a test binary's resident memory: {rss} bytes"
+            );
+            let fds = sample_value(&text, "process_open_fds");
+            assert!(fds >= 3.0, "stdin, stdout and stderr at least: {fds}");
+        }
+    }
+
+    /// The value of the one sample of `name` in a text exposition.
+    fn sample_value(text: &str, name: &str) -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .unwrap_or_else(|| panic!("no sample of {name}"));
+        let value = line.rsplit(' ').next().unwrap();
+        value.parse().unwrap_or_else(|_| panic!("{line}"))
     }
 
     /// The SLA manager's registry source finds labelled metrics by name.

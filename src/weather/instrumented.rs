@@ -16,11 +16,17 @@ pub struct Instrumented {
 
 impl Instrumented {
     pub fn new(inner: Arc<dyn WeatherProvider>, metrics: Metrics) -> Self {
-        // Touch the series so /metrics shows them (at 0) before the first call.
+        // Touch the series so /metrics shows them (at 0) before the first
+        // call: rate() and dashboards then see a 0, not a missing series.
+        let provider = inner.name();
         for call in ["geocode", "forecast"] {
             metrics
                 .api_response_time
-                .with_label_values(&[inner.name(), call]);
+                .with_label_values(&[provider, call]);
+        }
+        metrics.weather_calls.with_label_values(&[provider]);
+        for kind in ERROR_KINDS {
+            metrics.weather_errors.with_label_values(&[provider, kind]);
         }
         Self { inner, metrics }
     }
@@ -33,7 +39,18 @@ impl Instrumented {
     }
 }
 
-/// A low-cardinality label for an error.
+/// Every value `error_kind` returns (the `kind` label's whole range).
+const ERROR_KINDS: [&str; 7] = [
+    "not_found",
+    "unauthorized",
+    "rate_limited",
+    "upstream_status",
+    "malformed",
+    "timeout",
+    "network",
+];
+
+/// A low-cardinality label for an error (one of `ERROR_KINDS`).
 pub fn error_kind(err: &WeatherError) -> &'static str {
     match err {
         WeatherError::NotFound => "not_found",
@@ -104,5 +121,51 @@ impl WeatherProvider for Instrumented {
             self.count_error(err);
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weather::open_meteo::OpenMeteo;
+
+    /// Every error is counted under a series that exists from the start.
+    #[test]
+    fn the_series_errors_count_into_exist_before_the_first_call() {
+        let metrics = Metrics::new();
+        // A closed loopback port: the constructor makes no call anyway.
+        let url = reqwest::Url::parse("http://127.0.0.1:9").unwrap();
+        let inner = OpenMeteo::new(reqwest::Client::new(), url.clone(), url);
+        let _instrumented = Instrumented::new(Arc::new(inner), metrics.clone());
+        let text = metrics.render();
+        assert!(
+            text.contains("weather_api_calls_total{provider=\"open-meteo\"} 0\n"),
+            "{text}"
+        );
+        let errors = [
+            WeatherError::NotFound,
+            WeatherError::Unauthorized,
+            WeatherError::RateLimited {
+                retry_after: None,
+                window: None,
+            },
+            WeatherError::UpstreamStatus {
+                status: 500,
+                message: String::new(),
+            },
+            WeatherError::Malformed(String::new()),
+            WeatherError::Timeout,
+            WeatherError::Network(String::new()),
+        ];
+        let mut kinds: Vec<_> = errors.iter().map(error_kind).collect();
+        kinds.sort_unstable();
+        let mut listed = ERROR_KINDS;
+        listed.sort_unstable();
+        assert_eq!(kinds, listed, "ERROR_KINDS is error_kind's range");
+        for kind in ERROR_KINDS {
+            let series =
+                format!("weather_api_errors_total{{kind=\"{kind}\",provider=\"open-meteo\"}} 0\n");
+            assert!(text.contains(&series), "no {series:?} in\n{text}");
+        }
     }
 }
