@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/sla_past_violations", post(past_violations))
         .route("/sla_probability_violations", post(probability))
         .route("/sla", get(list))
+        .route("/sla/chart.png", get(super::sla_chart::chart_png))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -17,6 +17,7 @@ mod register;
 mod reply;
 mod settings;
 mod sla;
+mod sla_chart;
 mod state;
 mod storage;
 mod subscribe;
