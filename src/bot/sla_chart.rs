@@ -53,13 +53,21 @@ async fn chart(
     r.pace
         .send(r.chat.0, || {
             r.bot
-                .send_photo(r.chat, InputFile::memory(png.clone()).file_name("sla-chart.png"))
+                .send_photo(
+                    r.chat,
+                    InputFile::memory(png.clone()).file_name("sla-chart.png"),
+                )
                 .caption(caption.clone())
                 .into_future()
         })
         .await
         .map_err(sent)?;
-    tracing::info!(chat_id = r.chat.0, sla = data.sla.id, bytes = png.len(), "SLA chart sent");
+    tracing::info!(
+        chat_id = r.chat.0,
+        sla = data.sla.id,
+        bytes = png.len(),
+        "SLA chart sent"
+    );
     Ok(())
 }
 
