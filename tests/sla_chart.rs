@@ -249,3 +249,68 @@ async fn end_to_end_the_photo_is_a_png_of_the_chart() {
     assert!(count!(pixels, RANGE_FILL) > 10_000);
     assert!(count!(pixels, VIOLATION) > 10);
 }
+
+#[tokio::test]
+async fn the_chart_draws_prometheus_history_or_falls_back_to_stored_samples() {
+    use meteobot::sla::ChartHours;
+    use support::sla::SlaRig;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let prometheus = MockServer::start().await;
+    let rig = SlaRig::prometheus(&prometheus.uri()).await;
+    let id = rig.add("up", "meteobot", 100.0, None).await;
+    let key = rig.service.parse_key("up", "meteobot").unwrap();
+    let now = Utc::now();
+    // A climb of 0.5 a minute over two hours, from Prometheus.
+    let start = (now - Span::hours(2)).timestamp();
+    let values: Vec<Value> = (0..120)
+        .map(|i| json!([start + i * 60, format!("{}", i as f64 * 0.5)]))
+        .collect();
+    let range_query = Mock::given(method("GET"))
+        .and(path("/api/v1/query_range"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "success",
+            "data": { "resultType": "matrix", "result": [
+                { "metric": { "job": "meteobot" }, "values": values }
+            ] }
+        })))
+        .mount_as_scoped(&prometheus)
+        .await;
+    let hours = ChartHours::parse("2").unwrap();
+    let data = rig.service.chart_data(&key, hours, now).await.unwrap();
+    assert_eq!(data.series.len(), 120);
+    assert_eq!(data.to_ms - data.from_ms, 2 * 3_600_000);
+    assert!(data.violations.is_empty());
+    let band = data.forecast.as_ref().unwrap();
+    assert_eq!(band.points.len(), 60, "one step a minute for an hour");
+    let last = band.points.last().unwrap();
+    assert!(
+        last.mean > 59.5 && last.lower < last.mean && last.mean < last.upper,
+        "{last:?}"
+    );
+    drop(range_query);
+
+    // Prometheus down: the stored samples (and their violations) are drawn.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/query_range"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("overloaded"))
+        .mount(&prometheus)
+        .await;
+    samples(&rig.store, id, 90).await;
+    let data = rig
+        .service
+        .chart_data(&key, hours, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(data.series.len(), 90);
+    assert_eq!(data.violations.len(), 2);
+    let words = meteobot::text::chart_words(Language::En, &data);
+    assert_eq!(words.title, "up (meteobot), last 2 h");
+    assert_eq!(words.note, None);
+    let png = data
+        .render(words.title, words.note, words.labels)
+        .await
+        .unwrap();
+    assert_eq!(decode(&png).0, (WIDTH, HEIGHT));
+}

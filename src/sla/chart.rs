@@ -52,6 +52,9 @@ pub struct ChartInput<'a> {
     /// A line under the title (e.g. why there is no forecast).
     pub note: Option<&'a str>,
     pub labels: ChartLabels<'a>,
+    /// The time span asked for (`from_ms`, `to_ms`): drawn whole even where
+    /// there are no samples, so a gap shows as a gap.
+    pub window: (i64, i64),
     pub series: &'a [(i64, f64)],
     pub range: MetricRange,
     pub violations: &'a [(i64, f64)],
@@ -80,7 +83,7 @@ pub fn render_png(input: &ChartInput<'_>) -> Result<Vec<u8>, ChartError> {
         .iter()
         .filter(|p| p.mean.is_finite() && p.lower.is_finite() && p.upper.is_finite())
         .collect();
-    let (x_from, x_to) = x_bounds(&series, &violations, &forecast);
+    let (x_from, x_to) = x_bounds(input.window, &series, &violations, &forecast);
     let (y_lo, y_hi) = y_bounds(&series, &violations, &forecast, &input.range);
 
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
@@ -234,9 +237,10 @@ fn finite(points: &[(i64, f64)]) -> Vec<(i64, f64)> {
         .collect()
 }
 
-/// From the first point drawn to the last (forecast included); a single
+/// The window, widened to every point drawn (forecast included); a single
 /// instant is widened to a minute each side.
 fn x_bounds(
+    window: (i64, i64),
     series: &[(i64, f64)],
     violations: &[(i64, f64)],
     forecast: &[&BandPoint],
@@ -245,7 +249,8 @@ fn x_bounds(
         .iter()
         .chain(violations)
         .map(|(t, _)| *t)
-        .chain(forecast.iter().map(|p| p.at_ms));
+        .chain(forecast.iter().map(|p| p.at_ms))
+        .chain([window.0, window.1]);
     let (from, to) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
     if from >= to {
         (from - 60_000, from + 60_000)

@@ -57,6 +57,9 @@ impl ChartHours {
 pub struct ChartData {
     pub sla: Sla,
     pub hours: ChartHours,
+    /// The window drawn, unix ms.
+    pub from_ms: i64,
+    pub to_ms: i64,
     /// `(unix ms, value)`, oldest first; empty: nothing to draw.
     pub series: History,
     pub violations: History,
@@ -96,6 +99,8 @@ impl SlaService {
         Ok(ChartData {
             sla,
             hours,
+            from_ms,
+            to_ms,
             series,
             violations,
             forecast,
@@ -147,6 +152,7 @@ impl ChartData {
                 title: &title,
                 note: note.as_deref(),
                 labels,
+                window: (data.from_ms, data.to_ms),
                 series: &data.series,
                 range: data.sla.range,
                 violations: &data.violations,

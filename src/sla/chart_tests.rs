@@ -63,6 +63,7 @@ fn draws_the_range_the_forecast_band_and_the_violations() {
         title: "http_latency (api) — last 2 h",
         note: None,
         labels: LABELS,
+        window: (series[0].0, series[119].0),
         series: &series,
         range: MetricRange::new(80.0, Some(20.0)).unwrap(),
         violations: &violations,
@@ -92,6 +93,8 @@ fn without_a_forecast_there_is_no_forecast_band() {
         title: "up (meteobot)",
         note: Some("no forecast: fewer than 10 samples"),
         labels: LABELS,
+        // Two hours asked, five minutes of samples: the rest is empty.
+        window: (series[0].0, series[119].0),
         series: &series[..5],
         // No minimum: the band reaches down to the axis.
         range: MetricRange::new(80.0, None).unwrap(),
@@ -112,6 +115,7 @@ fn odd_inputs_still_draw_or_say_why_not() {
         title: "t",
         note: None,
         labels: LABELS,
+        window: (0, 0),
         series,
         range,
         violations: &[],
