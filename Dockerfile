@@ -29,6 +29,9 @@ RUN groupadd --system --gid 10001 meteobot \
        --shell /usr/sbin/nologin meteobot \
     && install -d -o meteobot -g meteobot -m 0750 /data
 COPY --from=builder /out/meteobot /usr/local/bin/meteobot
+# The chart font (DejaVu Sans) is compiled into the binary; its licence asks
+# that the notice travel with every copy.
+COPY --from=builder /src/assets/fonts/DejaVuSans-LICENSE.txt /usr/share/doc/meteobot/
 
 USER meteobot:meteobot
 WORKDIR /data

@@ -7,6 +7,7 @@ mod form;
 mod observability;
 pub mod rate_limit;
 mod sla;
+mod sla_chart;
 mod slo;
 mod subscriptions;
 

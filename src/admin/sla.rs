@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/sla_probability_violations", post(probability))
         .route("/sla", get(list))
         .route("/sla_budget", post(super::slo::budget))
+        .route("/sla/chart.png", get(super::sla_chart::chart_png))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -18,6 +18,7 @@ mod reply;
 mod settings;
 mod sla;
 mod sla_budget;
+mod sla_chart;
 mod state;
 mod storage;
 mod subscribe;

@@ -25,6 +25,7 @@ pub async fn handle(r: &Replier, args: &str, ctx: &BotContext) -> HandlerResult 
         ["status", metric, job] => status(r, ctx, metric, job).await,
         ["violations", metric, job] => violations(r, ctx, metric, job).await,
         ["forecast", metric, job, minutes] => forecast(r, ctx, metric, job, minutes).await,
+        ["chart", rest @ ..] => return super::sla_chart::handle(r, ctx, rest).await,
         _ => Ok(t.usage.to_owned()),
     };
     match answer {

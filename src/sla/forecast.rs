@@ -68,28 +68,117 @@ pub fn exit_probability(
     range: &MetricRange,
     horizon: Duration,
 ) -> Result<Prevision, ForecastError> {
-    let (grid, step_ms) = regular_grid(history)?;
-    let samples = history.iter().filter(|(_, v)| v.is_finite()).count();
-    let horizon_ms = horizon.as_millis().max(1) as f64;
-    let steps = ((horizon_ms / step_ms as f64).ceil() as usize).clamp(1, MAX_STEPS);
-    let step = Duration::from_millis(step_ms as u64);
-
-    let (mean, spread) = standardise(&grid);
-    if spread == 0.0 {
+    let fit = project(history, horizon)?;
+    let probability = if fit.model == CONSTANT {
         // A flat series has no variance to model: it stays where it is.
-        let last = grid[grid.len() - 1];
-        let probability = if range.violation(last).is_some() {
+        if range.violation(fit.last_value).is_some() {
             1.0
         } else {
             0.0
-        };
-        return Ok(Prevision {
-            probability,
-            samples,
-            steps,
-            step,
-            model: "constant".into(),
-        });
+        }
+    } else {
+        first_passage(&fit.means, &fit.sds, range)
+    };
+    Ok(Prevision {
+        probability,
+        samples: fit.samples,
+        steps: fit.means.len(),
+        step: fit.step,
+        model: fit.model,
+    })
+}
+
+/// One forecast step: the expected value and its 95 % prediction interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandPoint {
+    pub at_ms: i64,
+    pub mean: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// The point forecast over `horizon` with its 95 % band, one point per grid
+/// step after the last sample (what `exit_probability` integrates over).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastBand {
+    pub points: Vec<BandPoint>,
+    pub samples: usize,
+    pub model: String,
+}
+
+/// The forecast `exit_probability` rests on, as a band to draw.
+pub fn forecast_band(
+    history: &[(i64, f64)],
+    horizon: Duration,
+) -> Result<ForecastBand, ForecastError> {
+    let fit = project(history, horizon)?;
+    let step_ms = fit.step.as_millis() as i64;
+    let points = fit
+        .means
+        .iter()
+        .zip(&fit.sds)
+        .enumerate()
+        .map(|(i, (&mean, &sd))| BandPoint {
+            at_ms: fit.last_ms + (i as i64 + 1) * step_ms,
+            mean,
+            lower: mean - Z95 * sd,
+            upper: mean + Z95 * sd,
+        })
+        .collect();
+    Ok(ForecastBand {
+        points,
+        samples: fit.samples,
+        model: fit.model,
+    })
+}
+
+const CONSTANT: &str = "constant";
+
+/// A fitted model's forecast in the metric's own units.
+struct Projection {
+    samples: usize,
+    step: Duration,
+    /// The last sample: the forecast starts one step after it.
+    last_ms: i64,
+    last_value: f64,
+    means: Vec<f64>,
+    /// Each step's standard deviation.
+    sds: Vec<f64>,
+    model: String,
+}
+
+/// Grids and standardises `history`, fits AutoETS and forecasts the steps
+/// covering `horizon`.
+fn project(history: &[(i64, f64)], horizon: Duration) -> Result<Projection, ForecastError> {
+    let (grid, step_ms) = regular_grid(history)?;
+    let samples = history.iter().filter(|(_, v)| v.is_finite()).count();
+    let last_ms = history
+        .iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, _)| *t)
+        .max()
+        .unwrap_or_default();
+    let horizon_ms = horizon.as_millis().max(1) as f64;
+    let steps = ((horizon_ms / step_ms as f64).ceil() as usize).clamp(1, MAX_STEPS);
+    let step = Duration::from_millis(step_ms as u64);
+    let last_value = grid[grid.len() - 1];
+    let projection = |means, sds, model| Projection {
+        samples,
+        step,
+        last_ms,
+        last_value,
+        means,
+        sds,
+        model,
+    };
+
+    let (mean, spread) = standardise(&grid);
+    if spread == 0.0 {
+        return Ok(projection(
+            vec![last_value; steps],
+            vec![0.0; steps],
+            CONSTANT.into(),
+        ));
     }
     let y: Vec<f64> = grid.iter().map(|v| (v - mean) / spread).collect();
     let search = AutoETS::new(1, "AZN").map_err(|e| ForecastError::Model(e.to_string()))?;
@@ -123,13 +212,7 @@ pub fn exit_probability(
         if fitted.model().damped() { "d" } else { "" },
         model_type.season
     );
-    Ok(Prevision {
-        probability: first_passage(&means, &sds, range),
-        samples,
-        steps,
-        step,
-        model,
-    })
+    Ok(projection(means, sds, model))
 }
 
 /// The finite samples on a regular grid ending at the last sample, and the
@@ -224,6 +307,36 @@ mod tests {
         assert_eq!(
             exit_probability(&pts, &outside, hour).unwrap().probability,
             1.0
+        );
+    }
+
+    #[test]
+    fn the_band_follows_the_last_sample_and_widens() {
+        // A noisy upward trend, one sample a minute.
+        let pts: Vec<(i64, f64)> = (0..120)
+            .map(|i| {
+                (
+                    i * 60_000,
+                    i as f64 * 0.5 + if i % 2 == 0 { 1.0 } else { -1.0 },
+                )
+            })
+            .collect();
+        let band = forecast_band(&pts, Duration::from_secs(3600)).unwrap();
+        assert_eq!(band.points.len(), 60);
+        assert_eq!(band.points[0].at_ms, 120 * 60_000);
+        assert_eq!(band.points[59].at_ms, 179 * 60_000);
+        for p in &band.points {
+            assert!(p.lower < p.mean && p.mean < p.upper, "{p:?}");
+        }
+        let width = |p: &BandPoint| p.upper - p.lower;
+        assert!(width(&band.points[59]) >= width(&band.points[0]));
+        let flat: Vec<(i64, f64)> = (0..30).map(|i| (i * 60_000, 5.0)).collect();
+        let band = forecast_band(&flat, Duration::from_secs(600)).unwrap();
+        assert_eq!(band.model, "constant");
+        assert!(
+            band.points
+                .iter()
+                .all(|p| (p.lower, p.mean, p.upper) == (5.0, 5.0, 5.0))
         );
     }
 }

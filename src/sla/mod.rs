@@ -4,6 +4,8 @@
 //! bot call.
 
 mod burn;
+pub mod chart;
+mod chart_data;
 mod evaluator;
 pub mod forecast;
 mod horizon;
@@ -19,8 +21,9 @@ mod source;
 
 /// What `SlaService::add` did.
 pub use crate::store::SlaUpsert;
+pub use chart_data::{CHART_HORIZON, ChartData, ChartHours};
 pub use evaluator::{EvaluationReport, Evaluator};
-pub use forecast::{ForecastError, MIN_SAMPLES, Prevision};
+pub use forecast::{BandPoint, ForecastBand, ForecastError, MIN_SAMPLES, Prevision};
 pub use horizon::Horizon;
 pub use names::{JobName, MetricName, MetricSyntax};
 pub use prometheus::PrometheusSource;

@@ -77,10 +77,11 @@ pub enum SlaError {
 
 #[derive(Clone)]
 pub struct SlaService {
-    store: Store,
-    source: Arc<dyn MetricSource>,
+    // Visible to `chart_data`, which gathers a chart's data through them.
+    pub(super) store: Store,
+    pub(super) source: Arc<dyn MetricSource>,
     syntax: MetricSyntax,
-    eval_interval: Duration,
+    pub(super) eval_interval: Duration,
     /// Told about burn-rate alerts (`ADMIN_CHAT_IDS`).
     admin_chats: Vec<i64>,
 }
@@ -298,7 +299,7 @@ impl SlaService {
     }
 
     /// The source's own history when it has enough, else the stored samples.
-    async fn history(&self, sla: &Sla, now: DateTime<Utc>) -> Result<History, SlaError> {
+    pub(super) async fn history(&self, sla: &Sla, now: DateTime<Utc>) -> Result<History, SlaError> {
         let end_ms = now.timestamp_millis();
         let start_ms = end_ms - FIT_WINDOW.as_millis() as i64;
         let finest = FIT_WINDOW / forecast::MAX_POINTS as u32;

@@ -46,6 +46,7 @@ mod pacing;
 pub mod scratch;
 mod settings;
 mod sla;
+mod sla_chart;
 mod slo;
 mod subscriptions;
 mod tokens;

@@ -9,6 +9,7 @@ mod forecast;
 mod quiet;
 mod settings;
 mod sla;
+mod sla_chart;
 pub mod slo;
 
 pub use alerts::{
@@ -28,6 +29,9 @@ pub use forecast::{
 pub use quiet::{Away, QuietTexts, away_line, quiet_texts};
 pub use settings::{SettingsTexts, settings_texts};
 pub use sla::{SlaTexts, sla_texts};
+pub use sla_chart::{
+    ChartWords, SlaChartTexts, chart_caption, chart_no_data, chart_words, sla_chart_texts,
+};
 
 // The chat preferences are domain values; they are re-exported here, where
 // most of their users have always found them.

@@ -21,7 +21,7 @@ pub struct SlaTexts {
 }
 
 pub static EN: SlaTexts = SlaTexts {
-    usage: "Usage:\n/sla list\n/sla add <metric> <job> <max> [min] [objective <percent> [window <duration>]]\n/sla remove <metric> <job>\n/sla status <metric> <job>\n/sla violations <metric> <job>\n/sla forecast <metric> <job> <minutes>\n/sla budget <metric> <job>",
+    usage: "Usage:\n/sla list\n/sla add <metric> <job> <max> [min] [objective <percent> [window <duration>]]\n/sla remove <metric> <job>\n/sla status <metric> <job>\n/sla violations <metric> <job>\n/sla forecast <metric> <job> <minutes>\n/sla budget <metric> <job>\n/sla chart <metric> <job> [hours]",
     none: "No SLAs yet. Add one with /sla add <metric> <job> <max> [min].",
     head: "SLAs:",
     ok: "✅ {} ({}): {} within {}",
@@ -39,7 +39,7 @@ pub static EN: SlaTexts = SlaTexts {
 };
 
 pub static IT: SlaTexts = SlaTexts {
-    usage: "Uso:\n/sla list\n/sla add <metrica> <job> <max> [min] [objective <percentuale> [window <durata>]]\n/sla remove <metrica> <job>\n/sla status <metrica> <job>\n/sla violations <metrica> <job>\n/sla forecast <metrica> <job> <minuti>\n/sla budget <metrica> <job>",
+    usage: "Uso:\n/sla list\n/sla add <metrica> <job> <max> [min] [objective <percentuale> [window <durata>]]\n/sla remove <metrica> <job>\n/sla status <metrica> <job>\n/sla violations <metrica> <job>\n/sla forecast <metrica> <job> <minuti>\n/sla budget <metrica> <job>\n/sla chart <metrica> <job> [ore]",
     none: "Nessuno SLA. Aggiungine uno con /sla add <metrica> <job> <max> [min].",
     head: "SLA:",
     ok: "✅ {} ({}): {} entro {}",

@@ -3,8 +3,8 @@
 //!
 //! Outgoing: it answers `sendMessage` (JSON or form bodies) with a `Message`
 //! teloxide deserializes, `getMe`, `setMyCommands`, `deleteMessage`,
-//! `answerCallbackQuery`, `editMessageText` / `editMessageReplyMarkup` and
-//! the webhook methods; it records every request and every accepted message;
+//! `answerCallbackQuery`, `editMessageText` / `editMessageReplyMarkup`,
+//! `sendPhoto` with an uploaded file (`photos`) and the webhook methods; it records every request and every accepted message;
 //! `sendMessage` can be scripted (the next replies, per chat or for any chat),
 //! made to enforce Telegram's rate limits with 429s, and made slow; any other
 //! method can be scripted to fail with [`FakeTelegram::reply_next_call`].
@@ -21,6 +21,11 @@
 //! To add a method, add an arm to [`dispatch`] and a handler next to
 //! [`send_message`]; shared state lives in [`Inner`].
 #![allow(dead_code)] // each test crate uses a different part of this module
+
+// A `path`, so the module is found also where this file is included by
+// `#[path]` (examples/), which reads it as a directory's `mod.rs`.
+#[path = "fake_telegram/photos.rs"]
+mod photos;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -246,6 +251,7 @@ struct Inner {
     edited: Vec<Edited>,
     /// The inline keyboard of each bot message that has one, by (chat, message id).
     markups: HashMap<(i64, i64), Value>,
+    photos: Vec<photos::Photo>,
 }
 
 impl Inner {
@@ -775,6 +781,10 @@ async fn handle(
     }
     if name == "getupdates" {
         return get_updates(&shared, &params, arrived).await;
+    }
+    if name == "sendphoto" {
+        let files = photos::file_parts(&headers, &body);
+        return photos::send_photo(&mut shared.lock(), &params, files, arrived);
     }
     let (response, delay) = {
         let mut inner = shared.lock();
