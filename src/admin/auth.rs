@@ -36,9 +36,10 @@ pub fn router(limits: &Limits) -> OpenApiRouter<AppState> {
 #[derive(ToSchema)]
 #[allow(dead_code, non_snake_case)]
 pub struct RegisterForm {
-    /// 1 to 32 characters; compared in NFKC, case-insensitively.
+    /// Compared in NFKC, case-insensitively.
+    #[schema(min_length = 1, pattern = r"\S")]
     username: String,
-    /// At least 8 characters.
+    #[schema(min_length = 1, pattern = r"\S")]
     password: String,
     /// The Telegram chat alerts go to (also spelled `telegram_chat_id` or
     /// `chat_id`).
@@ -49,7 +50,9 @@ pub struct RegisterForm {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct LoginForm {
+    #[schema(min_length = 1, pattern = r"\S")]
     username: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     password: String,
 }
 
@@ -57,6 +60,7 @@ pub struct LoginForm {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct LogoutForm {
+    #[schema(nullable = false)]
     token: Option<String>,
 }
 
@@ -155,7 +159,7 @@ async fn login(State(state): State<AppState>, fields: Fields) -> Result<Json<Log
 /// Revokes a token (from the bearer header, else the `token` field).
 #[utoipa::path(
     post, path = "/logout", tag = "accounts",
-    request_body = LogoutForm,
+    request_body(content = Option<LogoutForm>, description = "Optional with a bearer header"),
     security((), ("jwt" = [])),
     responses(
         (status = 200, description = "Logged out: the token no longer works", body = Done),

@@ -8,15 +8,23 @@
 //! true of every route, so that no annotation has to repeat it:
 //! - every request body is read by [`Fields`](super::Fields), so the JSON
 //!   body an annotation declares is also offered as
-//!   `application/x-www-form-urlencoded` and `multipart/form-data`;
+//!   `application/x-www-form-urlencoded` and `multipart/form-data`; an
+//!   optional one (`content = Option<T>`) is `T`, not required (utoipa
+//!   would say "T or JSON null", which no form can send);
+//! - a body's fields beyond those its type names are allowed, with scalar
+//!   values (what `Fields` takes; it ignores them);
 //! - an error status declared without a body gets the `ApiError` body, and
 //!   429 (always) and 503 (when the store is busy) carry `Retry-After`;
 //! - a route under a legacy prefix gets its own operation id.
 
 use axum::Router;
+use std::collections::BTreeSet;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{Object, Type};
+
+use utoipa::openapi::schema::{
+    AdditionalProperties, Object, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -104,10 +112,12 @@ impl Modify for SecuritySchemes {
 
 /// Applies the rules of the module's header to every operation.
 pub fn finish(mut doc: Document) -> Document {
+    let mut bodies = BTreeSet::new();
     for (path, item) in doc.paths.paths.iter_mut() {
-        let prefix = LEGACY_PREFIXES
-            .iter()
-            .find(|p| path.strip_prefix(**p).is_some_and(|rest| rest.starts_with('/')));
+        let prefix = LEGACY_PREFIXES.iter().find(|p| {
+            path.strip_prefix(**p)
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
         let operations = [
             &mut item.get,
             &mut item.post,
@@ -121,9 +131,45 @@ pub fn finish(mut doc: Document) -> Document {
             }
             every_body_type(operation);
             error_bodies(operation);
+            bodies.extend(body_schemas(operation));
+        }
+    }
+    if let Some(components) = &mut doc.components {
+        for name in bodies {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+                object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(
+                    RefOr::T(Schema::Object(
+                        ObjectBuilder::new()
+                            .schema_type(SchemaType::from_iter([
+                                Type::String,
+                                Type::Number,
+                                Type::Boolean,
+                                Type::Null,
+                            ]))
+                            .build(),
+                    )),
+                )));
+            }
         }
     }
     doc
+}
+
+/// The component names of an operation's request body schemas.
+fn body_schemas(operation: &Operation) -> Vec<String> {
+    let Some(body) = &operation.request_body else {
+        return Vec::new();
+    };
+    body.content
+        .values()
+        .filter_map(|content| match &content.schema {
+            Some(RefOr::Ref(r)) => r
+                .ref_location
+                .strip_prefix("#/components/schemas/")
+                .map(str::to_owned),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Operation ids are unique in a document: `/auth/login` is `auth_login`.
@@ -143,6 +189,12 @@ fn every_body_type(operation: &mut Operation) {
     let Some(body) = &mut operation.request_body else {
         return;
     };
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let named = one_of.items.iter().find(|s| matches!(s, RefOr::Ref(_)));
+            content.schema = named.cloned().or(content.schema.take());
+        }
+    }
     let Some(json) = body.content.get(BODY_TYPES[0]).cloned() else {
         return;
     };

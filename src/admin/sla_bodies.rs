@@ -11,9 +11,9 @@ use crate::sla::{SlaOverview, SlaState};
 #[allow(dead_code)]
 pub struct SlaKeyForm {
     /// A metric name (or, with PROMETHEUS_URL, a PromQL expression).
-    #[schema(example = "cpu_usage_percent")]
+    #[schema(example = "cpu_usage_percent", min_length = 1, pattern = r"\S")]
     metric_name: String,
-    #[schema(example = "meteobot")]
+    #[schema(example = "meteobot", min_length = 1, pattern = r"\S")]
     job_name: String,
 }
 
@@ -21,14 +21,15 @@ pub struct SlaKeyForm {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct AddMetricForm {
-    #[schema(example = "cpu_usage_percent")]
+    #[schema(example = "cpu_usage_percent", min_length = 1, pattern = r"\S")]
     metric_name: String,
-    #[schema(example = "meteobot")]
+    #[schema(example = "meteobot", min_length = 1, pattern = r"\S")]
     job_name: String,
     /// The highest value within the SLA.
     #[schema(example = 80.0)]
     desired_value: f64,
     /// The lowest value within the SLA, if any.
+    #[schema(nullable = false)]
     min_value: Option<f64>,
 }
 
@@ -36,14 +37,15 @@ pub struct AddMetricForm {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ProbabilityForm {
-    #[schema(example = "cpu_usage_percent")]
+    #[schema(example = "cpu_usage_percent", min_length = 1, pattern = r"\S")]
     metric_name: String,
-    #[schema(example = "meteobot")]
+    #[schema(example = "meteobot", min_length = 1, pattern = r"\S")]
     job_name: String,
     /// How far ahead to look.
     #[schema(minimum = 1, maximum = 1440, example = 60)]
     minutes: u32,
     /// Another maximum to ask about than the SLA's own.
+    #[schema(nullable = false)]
     desired_value: Option<f64>,
 }
 

@@ -40,20 +40,21 @@ pub fn router(limits: &Limits) -> OpenApiRouter<AppState> {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct CityEventForm {
-    #[schema(example = "Milano")]
+    #[schema(example = "Milano", min_length = 1, pattern = r"\S")]
     city_name: String,
-    #[schema(example = "30")]
+    #[schema(example = "30", nullable = false)]
     max_temp: Option<String>,
-    #[schema(example = "-2")]
+    #[schema(example = "-2", nullable = false)]
     min_temp: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", nullable = false)]
     rain: Option<String>,
-    #[schema(example = "0")]
+    #[schema(example = "0", nullable = false)]
     snow: Option<String>,
     /// Heads-up lead time from the forecast: `40m`, `3h`, minutes, or `off`.
-    #[schema(example = "3h")]
+    #[schema(example = "3h", nullable = false)]
     ahead: Option<String>,
     /// The token, when not sent as a bearer header (`/cityevents` only).
+    #[schema(nullable = false)]
     token: Option<String>,
 }
 
@@ -62,6 +63,7 @@ pub struct CityEventForm {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TokenForm {
+    #[schema(nullable = false)]
     token: Option<String>,
 }
 
@@ -218,7 +220,7 @@ async fn list(
 /// The same list, for clients that post the token as a field.
 #[utoipa::path(
     post, path = "/subscriptions", tag = "subscriptions", operation_id = "list_subscriptions_posted",
-    request_body = TokenForm,
+    request_body(content = Option<TokenForm>, description = "Optional with a bearer header"),
     security(("jwt" = []), ()),
     responses(
         (status = 200, description = "The subscriptions", body = SubscriptionList),
@@ -237,10 +239,7 @@ async fn list_posted(
     list_for(&state, &session).await
 }
 
-async fn list_for(
-    state: &AppState,
-    session: &Session,
-) -> Result<Json<SubscriptionList>, ApiError> {
+async fn list_for(state: &AppState, session: &Session) -> Result<Json<SubscriptionList>, ApiError> {
     let subs = state
         .store
         .subscriptions_of_chat(session.chat_id())
