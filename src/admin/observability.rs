@@ -143,6 +143,31 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
 mod tests {
     use super::*;
 
+    /// Unwired readiness (a router built without it) still answers the
+    /// documented `Readyz` shape: every field, not only `problems`.
+    #[tokio::test]
+    async fn unwired_readiness_answers_the_documented_shape() {
+        let response = ready(None).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for field in [
+            "state",
+            "message",
+            "ready",
+            "database",
+            "migrations",
+            "workers",
+            "problems",
+        ] {
+            assert!(body.get(field).is_some(), "{field} missing: {body}");
+        }
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["database"]["ok"], false);
+    }
+
     #[test]
     fn only_standard_methods_name_themselves() {
         for (method, label) in [
