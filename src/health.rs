@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::clock::SharedClock;
 use crate::store::Store;
@@ -54,7 +55,7 @@ struct Worker {
 }
 
 /// One worker as `/readyz` shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct WorkerReport {
     pub name: &'static str,
     pub ok: bool,
@@ -269,7 +270,7 @@ pub struct Readiness {
     database_file: Option<DatabaseFile>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Check {
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -292,7 +293,7 @@ impl Check {
 }
 
 /// The `/readyz` body (plus `state`/`message`, added by the handler).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReadinessReport {
     pub ready: bool,
     pub database: Check,

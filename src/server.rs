@@ -142,6 +142,7 @@ mod tests {
         crate::shutdown::ShutdownTrigger,
         tokio::task::JoinHandle<()>,
     ) {
+        #[allow(clippy::disallowed_methods, reason = "a test server")]
         let router = Router::new()
             .route(
                 "/peer",

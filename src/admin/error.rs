@@ -8,11 +8,25 @@ use std::time::Duration;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::accounts::AccountError;
 use crate::subscribe::SubscribeError;
 use crate::weather::WeatherError;
+
+/// The JSON body of every error answer (the `ApiError` component of
+/// `/openapi.json`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ApiError)]
+pub struct ErrorBody {
+    /// 1: bad input or refused; 2: conflicts with what exists; 3: an
+    /// upstream (weather service, metrics source) failed.
+    #[schema(minimum = 1, maximum = 3)]
+    pub state: u8,
+    /// What went wrong, for a person to read.
+    pub message: String,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -96,7 +110,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "state": self.state, "message": self.message });
+        let body = ErrorBody {
+            state: self.state,
+            message: self.message,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             // Whole seconds, rounded up: 0 would invite an immediate retry.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use serde_json::Value;
 
@@ -50,7 +51,7 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
         if content_type.starts_with("multipart/form-data") {
             let multipart = Multipart::from_request(req, state)
                 .await
-                .map_err(|e| ApiError::new(e.status(), 1, e.body_text()))?;
+                .map_err(|e| malformed_multipart(e.status(), e.body_text()))?;
             return from_multipart(multipart).await;
         }
         let bytes = Bytes::from_request(req, state)
@@ -75,7 +76,7 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Fields, ApiError> {
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| ApiError::new(e.status(), 1, e.body_text()))?
+        .map_err(|e| malformed_multipart(e.status(), e.body_text()))?
     {
         let Some(name) = field.name().map(str::to_owned) else {
             continue;
@@ -83,10 +84,23 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Fields, ApiError> {
         let text = field
             .text()
             .await
-            .map_err(|e| ApiError::new(e.status(), 1, e.body_text()))?;
+            .map_err(|e| malformed_multipart(e.status(), e.body_text()))?;
         fields.insert(name, text);
     }
     Ok(Fields(fields))
+}
+
+/// multer's own words ("failed to read headers") with what they are about;
+/// the status is its own (400, or 413 over the body limit, said as is).
+fn malformed_multipart(status: StatusCode, why: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, 1, why);
+    }
+    ApiError::new(
+        status,
+        1,
+        format!("malformed multipart/form-data body: {why}"),
+    )
 }
 
 fn from_json(bytes: &[u8]) -> Result<Fields, ApiError> {

@@ -1,12 +1,15 @@
 //! The admin HTTP port: the reference system's REST contract (each route at
-//! its bare path and under the old gateway prefix), `/metrics` and `/healthz`.
+//! its bare path and under the old gateway prefix), `/metrics` and `/healthz`,
+//! and the contract itself: `/openapi.json` and `/docs` (see `openapi`).
 
 mod auth;
 mod error;
 mod form;
 mod observability;
+pub mod openapi;
 pub mod rate_limit;
 mod sla;
+mod sla_bodies;
 mod sla_chart;
 mod slo;
 mod subscriptions;
@@ -16,6 +19,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::middleware;
 use tower_http::cors::CorsLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::ApiError;
 pub use form::Fields;
@@ -43,16 +48,9 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    // One set of limiters for both spellings of each route.
-    let limits = rate_limit::Limits::default();
-    Router::new()
-        .merge(auth::router(&limits))
-        .nest("/auth", auth::router(&limits))
-        .merge(subscriptions::router(&limits))
-        .nest("/city_serv", subscriptions::router(&limits))
-        .merge(sla::router(state.clone()))
-        .nest("/sla_manager", sla::router(state.clone()))
-        .merge(observability::router())
+    let (routes, doc) = api(&state).split_for_parts();
+    routes
+        .merge(openapi::serve(openapi::finish(doc)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -64,6 +62,25 @@ pub fn router(state: AppState) -> Router {
         // bearer headers or fields, never cookies, so any origin may call.
         .layer(CorsLayer::permissive())
         .with_state(state)
+}
+
+/// Every REST route, in the router and in the OpenAPI document at once:
+/// each module adds its handlers with `utoipa_axum::routes!`, which takes
+/// the path and method from the handler's `#[utoipa::path]`. A route added
+/// any other way would be served undocumented (clippy.toml forbids
+/// `route`), and `tests/openapi.rs` checks both spellings of every path.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    // One set of limiters for both spellings of each route.
+    let limits = rate_limit::Limits::default();
+    let [auth_prefix, city_prefix, sla_prefix] = openapi::LEGACY_PREFIXES;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(auth::router(&limits))
+        .nest(auth_prefix, auth::router(&limits))
+        .merge(subscriptions::router(&limits))
+        .nest(city_prefix, subscriptions::router(&limits))
+        .merge(sla::router(state.clone()))
+        .nest(sla_prefix, sla::router(state.clone()))
+        .merge(observability::router())
 }
 
 async fn not_found() -> ApiError {

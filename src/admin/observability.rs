@@ -6,26 +6,45 @@
 use std::time::Instant;
 
 use axum::Extension;
+use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use crate::health::Readiness;
+use super::auth::Done;
+use crate::health::{Check, Readiness, ReadinessReport};
 use crate::metrics::Metrics;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(health))
-        .route("/readyz", get(ready))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(metrics))
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
 
+/// The `/readyz` body.
+#[derive(Serialize, ToSchema)]
+pub struct Readyz {
+    /// 0: ready; 1: not.
+    state: u8,
+    message: String,
+    #[serde(flatten)]
+    report: ReadinessReport,
+}
+
+/// The service's metrics in Prometheus's text format.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
@@ -34,25 +53,42 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// The process serves: nothing else is checked (see `/readyz`).
-async fn health() -> impl IntoResponse {
-    Json(json!({ "state": 0, "message": "ok" }))
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process serves", body = Done))
+)]
+async fn health() -> Json<Done> {
+    Done::new("ok")
 }
 
 /// 200 when the database answers, its migrations are applied and every
 /// worker is running and made progress within its period; otherwise 503
 /// with the same body naming what is wrong in `problems`.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readyz),
+        (status = 503, description = "Not ready: `problems` says why", body = Readyz),
+    )
+)]
 async fn ready(readiness: Option<Extension<Readiness>>) -> Response {
     let Some(Extension(readiness)) = readiness else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "state": 1,
-                "message": "not ready: readiness is not wired",
-                "ready": false,
-                "problems": ["readiness: not configured"],
-            })),
-        )
-            .into_response();
+        let unchecked = || Check {
+            ok: false,
+            error: Some("not checked: readiness is not wired".to_owned()),
+        };
+        let body = Readyz {
+            state: 1,
+            message: "not ready: readiness is not wired".to_owned(),
+            report: ReadinessReport {
+                ready: false,
+                database: unchecked(),
+                migrations: unchecked(),
+                workers: Vec::new(),
+                problems: vec!["readiness: not configured".to_owned()],
+            },
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     };
     let report = readiness.check().await;
     let (status, state, message) = if report.ready {
@@ -64,11 +100,11 @@ async fn ready(readiness: Option<Extension<Readiness>>) -> Response {
             format!("not ready: {}", report.problems.join("; ")),
         )
     };
-    let mut body = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
-    if let Some(fields) = body.as_object_mut() {
-        fields.insert("state".into(), json!(state));
-        fields.insert("message".into(), json!(message));
-    }
+    let body = Readyz {
+        state,
+        message,
+        report,
+    };
     (status, Json(body)).into_response()
 }
 
@@ -106,6 +142,31 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Unwired readiness (a router built without it) still answers the
+    /// documented `Readyz` shape: every field, not only `problems`.
+    #[tokio::test]
+    async fn unwired_readiness_answers_the_documented_shape() {
+        let response = ready(None).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for field in [
+            "state",
+            "message",
+            "ready",
+            "database",
+            "migrations",
+            "workers",
+            "problems",
+        ] {
+            assert!(body.get(field).is_some(), "{field} missing: {body}");
+        }
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["database"]["ok"], false);
+    }
 
     #[test]
     fn only_standard_methods_name_themselves() {

@@ -2,35 +2,40 @@
 //! `/sla_current_state`, `/sla_past_violations`, `/sla_probability_violations`)
 //! plus `GET /sla`. With `ADMIN_TOKEN` set they need `Authorization: Bearer`.
 
+use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::Utc;
-use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
 use super::form::Fields;
-use crate::domain::ParseError;
-use crate::sla::{
-    Horizon, MetricRange, Objective, SlaError, SlaKey, SlaOverview, SlaState, SourceError,
-    parse_number,
+use super::sla_bodies::{
+    AddMetricForm, CurrentState, MetricChanged, PastViolations, Probability, ProbabilityForm,
+    SlaItem, SlaKeyForm, SlaList, SlaReading,
 };
+use super::sla_chart::{__path_chart_png, chart_png};
+use super::slo::{__path_budget, budget};
+use crate::domain::ParseError;
+use crate::sla::{Horizon, MetricRange, Objective, SlaError, SlaKey, SourceError, parse_number};
 use crate::store::SlaUpsert;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/add_metric", post(add_metric))
-        .route("/remove_metric", post(remove_metric))
-        .route("/sla_current_state", post(current_state))
-        .route("/sla_past_violations", post(past_violations))
-        .route("/sla_probability_violations", post(probability))
-        .route("/sla", get(list))
-        .route("/sla_budget", post(super::slo::budget))
-        .route("/sla/chart.png", get(super::sla_chart::chart_png))
+/// A new route: its handler with a `#[utoipa::path]`, and one `routes!`
+/// line here (the document and both spellings follow).
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_metric))
+        .routes(routes!(remove_metric))
+        .routes(routes!(current_state))
+        .routes(routes!(past_violations))
+        .routes(routes!(probability))
+        .routes(routes!(list))
+        .routes(routes!(budget))
+        .routes(routes!(chart_png))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
@@ -65,10 +70,24 @@ pub(super) fn key(state: &AppState, fields: &Fields) -> Result<SlaKey, ApiError>
     Ok(state.sla.parse_key(metric, job)?)
 }
 
+/// Adds an SLA, or updates the range of an existing one.
+#[utoipa::path(
+    post, path = "/add_metric", tag = "sla",
+    request_body = AddMetricForm,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Added or updated (`message` 0), or already identical (1)", body = MetricChanged),
+        (status = 400, description = "A field is missing or invalid"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 409, description = "There are already 200 SLAs (the most kept): remove one first"),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 503, description = "The database is unavailable"),
+    )
+)]
 async fn add_metric(
     State(state): State<AppState>,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MetricChanged>, ApiError> {
     let key = key(&state, &fields)?;
     let range = MetricRange::parse(
         fields.required("desired_value")?,
@@ -91,56 +110,124 @@ async fn add_metric(
         SlaUpsert::Updated => (0, "updated"),
         SlaUpsert::Unchanged => (1, "identical SLA already present"),
     };
-    Ok(Json(json!({ "message": message, "result": result })))
+    Ok(Json(MetricChanged {
+        message,
+        result: result.to_owned(),
+    }))
 }
 
+/// Removes an SLA with its history.
+#[utoipa::path(
+    post, path = "/remove_metric", tag = "sla",
+    request_body = SlaKeyForm,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Removed (`message` 0)", body = MetricChanged),
+        (status = 400, description = "A field is missing or invalid"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 404, description = "No such SLA (`message` 1)", body = MetricChanged),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 503, description = "The database is unavailable"),
+    )
+)]
 async fn remove_metric(
     State(state): State<AppState>,
     fields: Fields,
 ) -> Result<Response, ApiError> {
     let key = key(&state, &fields)?;
     if state.sla.remove(&key).await? {
-        return Ok(Json(json!({ "message": 0, "result": "removed" })).into_response());
+        let body = MetricChanged {
+            message: 0,
+            result: "removed".to_owned(),
+        };
+        return Ok(Json(body).into_response());
     }
-    let body = json!({
-        "message": 1,
-        "result": format!("no SLA for metric '{}' and job '{}'", key.metric, key.job),
-    });
+    let body = MetricChanged {
+        message: 1,
+        result: format!("no SLA for metric '{}' and job '{}'", key.metric, key.job),
+    };
     Ok((StatusCode::NOT_FOUND, Json(body)).into_response())
 }
 
+/// The metric's current value against the SLA's range.
+#[utoipa::path(
+    post, path = "/sla_current_state", tag = "sla",
+    request_body = SlaKeyForm,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The value (`state` 0), or no data now (`state` 2)", body = CurrentState),
+        (status = 400, description = "A field is missing or invalid"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 404, description = "No such SLA"),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 422, description = "The SLA's query is not valid for the metrics source"),
+        (status = 502, description = "The metrics source answered wrongly (state 3)"),
+        (status = 503, description = "The metrics source or the database is unavailable"),
+    )
+)]
 async fn current_state(
     State(state): State<AppState>,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CurrentState>, ApiError> {
     let key = key(&state, &fields)?;
     let (sla, sla_state) = state.sla.current_state(&key).await?;
-    let mut body = state_json(&sla_state);
-    body["desired_value"] = json!(sla.range.max());
-    body["min_value"] = json!(sla.range.min());
-    Ok(Json(body))
+    Ok(Json(CurrentState {
+        reading: SlaReading::from(&sla_state),
+        desired_value: sla.range.max(),
+        min_value: sla.range.min(),
+    }))
 }
 
+/// Violations recorded over the last 1, 3 and 6 hours.
+#[utoipa::path(
+    post, path = "/sla_past_violations", tag = "sla",
+    request_body = SlaKeyForm,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The counts", body = PastViolations),
+        (status = 400, description = "A field is missing or invalid"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 404, description = "No such SLA"),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 503, description = "The database is unavailable"),
+    )
+)]
 async fn past_violations(
     State(state): State<AppState>,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PastViolations>, ApiError> {
     let key = key(&state, &fields)?;
     let (sla, counts) = state.sla.past_violations(&key, Utc::now()).await?;
-    Ok(Json(json!({
-        "state": 0,
-        "desired_value": sla.range.max(),
-        "min_value": sla.range.min(),
-        "violations_count_last_hour": counts.last_hour,
-        "violations_count_last_3_hours": counts.last_3_hours,
-        "violations_count_last_6_hours": counts.last_6_hours,
-    })))
+    Ok(Json(PastViolations {
+        state: 0,
+        desired_value: sla.range.max(),
+        min_value: sla.range.min(),
+        violations_count_last_hour: counts.last_hour,
+        violations_count_last_3_hours: counts.last_3_hours,
+        violations_count_last_6_hours: counts.last_6_hours,
+    }))
 }
 
+/// The probability that the metric leaves the range within `minutes`.
+#[utoipa::path(
+    post, path = "/sla_probability_violations", tag = "sla",
+    request_body = ProbabilityForm,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The forecast probability", body = Probability),
+        (status = 400, description = "A field is missing or invalid"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 404, description = "No such SLA"),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 422, description = "Not enough data to forecast, or no model fits (state 2)"),
+        (status = 502, description = "The metrics source answered wrongly (state 3)"),
+        (status = 503, description = "The metrics source or the database is unavailable"),
+    )
+)]
 async fn probability(
     State(state): State<AppState>,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Probability>, ApiError> {
     let key = key(&state, &fields)?;
     let horizon =
         Horizon::parse(fields.required("minutes")?).map_err(|e| ApiError::invalid(e.0))?;
@@ -153,55 +240,31 @@ async fn probability(
         .sla
         .forecast(&key, horizon, desired, Utc::now())
         .await?;
-    Ok(Json(json!({
-        "state": 0,
-        "prevision": prevision.probability,
-        "samples": prevision.samples,
-        "minutes": horizon.minutes(),
-        "desired_value": range.max(),
-        "min_value": range.min(),
-        "model": prevision.model,
-        "step_seconds": prevision.step.as_secs_f64(),
-    })))
+    Ok(Json(Probability {
+        state: 0,
+        prevision: prevision.probability,
+        samples: prevision.samples,
+        minutes: horizon.minutes(),
+        desired_value: range.max(),
+        min_value: range.min(),
+        model: prevision.model,
+        step_seconds: prevision.step.as_secs_f64(),
+    }))
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let slas: Vec<Value> = state.sla.list().await?.iter().map(overview_json).collect();
-    Ok(Json(json!({ "state": 0, "slas": slas })))
-}
-
-fn overview_json(o: &SlaOverview) -> Value {
-    let mut body = match &o.state {
-        Ok(s) => state_json(s),
-        Err(e) => json!({ "state": 3, "message": e.to_string() }),
-    };
-    body["metric_name"] = json!(o.sla.metric.as_str());
-    body["job_name"] = json!(o.sla.job.as_str());
-    body["desired_value"] = json!(o.sla.range.max());
-    body["min_value"] = json!(o.sla.range.min());
-    body["objective"] = json!(o.sla.objective.map(|o| o.percent()));
-    body["slo_window"] = json!(
-        o.sla
-            .objective
-            .map(|o| crate::text::slo::window(o.window()))
-    );
-    body
-}
-
-/// `{state:0, current_value, violation}` or `{state:2}` for no data.
-fn state_json(state: &SlaState) -> Value {
-    match state {
-        SlaState::Value { value, violation } => json!({
-            "state": 0,
-            "current_value": value,
-            "violation": violation.is_some(),
-            "violated_bound": violation.map(|b| b.as_str()),
-        }),
-        SlaState::NoData => json!({
-            "state": 2,
-            "message": "no data: the metric has no value for this job right now",
-        }),
-    }
+/// Every SLA with its live state.
+#[utoipa::path(
+    get, path = "/sla", tag = "sla", operation_id = "list_slas",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The SLAs", body = SlaList),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 503, description = "The database is unavailable"),
+    )
+)]
+async fn list(State(state): State<AppState>) -> Result<Json<SlaList>, ApiError> {
+    let slas = state.sla.list().await?.iter().map(SlaItem::from).collect();
+    Ok(Json(SlaList { state: 0, slas }))
 }
 
 impl From<SlaError> for ApiError {

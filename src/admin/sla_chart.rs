@@ -14,6 +14,29 @@ use super::error::ApiError;
 use crate::sla::ChartHours;
 use crate::text::{Language, chart_no_data, chart_words};
 
+/// A PNG image (documentation of the answer's body).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct Png(Vec<u8>);
+
+/// The query parameters (documentation; the handler reads the raw query so
+/// that a bad one is the usual JSON 400, not axum's plain-text rejection).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ChartParams {
+    /// The SLA's metric name (or PromQL expression).
+    #[param(min_length = 1, pattern = r"\S")]
+    metric_name: String,
+    /// The SLA's job.
+    #[param(min_length = 1, pattern = r"\S")]
+    job_name: String,
+    /// How many hours back, 1–168 (default 6).
+    #[param(minimum = 1, maximum = 168, nullable = false)]
+    hours: Option<u32>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct ChartQuery {
     metric_name: Option<String>,
@@ -21,6 +44,19 @@ struct ChartQuery {
     hours: Option<String>,
 }
 
+/// The SLA's chart: series, range band, violations, next hour's forecast.
+#[utoipa::path(
+    get, path = "/sla/chart.png", tag = "sla",
+    params(ChartParams),
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The chart, 800×450", content_type = "image/png", body = Png),
+        (status = 400, description = "A parameter is missing or invalid (hours outside 1–168)"),
+        (status = 401, description = "ADMIN_TOKEN is set and the bearer is not it"),
+        (status = 404, description = "No such SLA (`state` 1), or no sample in the window (`state` 2)"),
+        (status = 503, description = "The database or the metrics source is unavailable"),
+    )
+)]
 pub async fn chart_png(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

@@ -348,6 +348,10 @@ impl FakeTelegram {
             .await
             .expect("bind the fake Telegram");
         let addr = listener.local_addr().expect("fake Telegram address");
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a fake Bot API, not the admin port"
+        )]
         let app = Router::new()
             .route("/{bot}/{method}", any(handle))
             .with_state(Arc::clone(&shared));

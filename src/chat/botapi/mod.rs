@@ -159,6 +159,7 @@ impl BotApi {
             .await
             .context("binding the in-process Bot API")?;
         let addr = listener.local_addr().context("reading its address")?;
+        #[allow(clippy::disallowed_methods, reason = "not the admin port")]
         let router = Router::new()
             .route("/{bot}/{method}", any(handle))
             .with_state(Arc::clone(&shared));
