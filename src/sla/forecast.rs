@@ -26,7 +26,7 @@ use augurs::ets::AutoETS;
 use augurs::{Fit, Predict};
 
 use super::MetricRange;
-use super::passage::first_passage;
+use super::passage::{SHOCK_STEPS, Shocks, first_passage};
 
 /// Fewer samples than this and any model is a guess.
 pub const MIN_SAMPLES: usize = 10;
@@ -96,25 +96,28 @@ pub fn exit_probability(
     let fitted = search
         .fit(&y)
         .map_err(|e| ForecastError::Model(e.to_string()))?;
+    // A few steps more than a short horizon needs, to read the shock
+    // weights off the spreads.
     let forecast = fitted
-        .predict(steps, LEVEL)
+        .predict(steps.max(SHOCK_STEPS), LEVEL)
         .map_err(|e| ForecastError::Model(e.to_string()))?;
     let intervals = forecast
         .intervals
         .ok_or_else(|| ForecastError::Model("the model gave no prediction intervals".into()))?;
-    let means: Vec<f64> = forecast.point.iter().map(|m| m * spread + mean).collect();
-    let sds: Vec<f64> = intervals
+    let mut means: Vec<f64> = forecast.point.iter().map(|m| m * spread + mean).collect();
+    let mut sds: Vec<f64> = intervals
         .upper
         .iter()
         .zip(&intervals.lower)
         .map(|(u, l)| (u - l) / (2.0 * Z95) * spread)
         .collect();
-    if means.len() != steps
-        || sds.len() != steps
-        || means.iter().chain(&sds).any(|v| !v.is_finite())
+    if means.len() < steps || sds.len() < steps || means.iter().chain(&sds).any(|v| !v.is_finite())
     {
         return Err(ForecastError::Model("the forecast is not finite".into()));
     }
+    let shocks = Shocks::from_spreads(&sds);
+    means.truncate(steps);
+    sds.truncate(steps);
     let model_type = fitted.model().model_type();
     let model = format!(
         "ETS({},{}{},{})",
@@ -124,7 +127,7 @@ pub fn exit_probability(
         model_type.season
     );
     Ok(Prevision {
-        probability: first_passage(&means, &sds, range),
+        probability: first_passage(&means, &sds, shocks, range),
         samples,
         steps,
         step,
