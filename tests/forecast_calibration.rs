@@ -19,7 +19,12 @@
 //! the forecast tells likely cases from unlikely ones (Brier skill > 0).
 //!
 //! Everything is seeded with the test's own generator (SplitMix64), so the
-//! cases, and the figures printed with `--nocapture`, never change.
+//! cases, and the figures printed with `--nocapture`, never change. Measured
+//! (240 cases): MAE 0.052 (margin 0.048 under the bound), Brier 0.165 vs
+//! 0.216 (skill 0.24); history seeds 21/22 and 31/32 gave MAE 0.061 and
+//! 0.067 and Brier 0.132 vs 0.208 and 0.149 vs 0.205, so the bounds do not
+//! hang on these seeds. About 15 s in a debug build on a busy 2-core machine
+//! (240 ETS fits).
 
 use std::time::Duration;
 
@@ -194,10 +199,12 @@ fn run_cases() -> Vec<Case> {
             let mut rng = Rng(seed.wrapping_mul(0x1000_0001) ^ w as u64);
             let history = walk.history(&mut rng);
             let last = history[HISTORY - 1].1;
+            let mut model = String::new();
             for (hi, &h) in HORIZONS.iter().enumerate() {
                 for range in ranges(walk, last, h) {
                     let horizon = Duration::from_secs(h as u64 * 60);
                     let prevision = exit_probability(&history, &range, horizon).expect("forecast");
+                    model = prevision.model;
                     cases.push(Case {
                         walk: w,
                         horizon: h,
@@ -207,6 +214,13 @@ fn run_cases() -> Vec<Case> {
                     });
                 }
             }
+            // What the history showed: a drift the data cannot reveal is
+            // the error no forecaster avoids at long horizons.
+            let seen = (last - history[0].1) / (HISTORY as f64 - 1.0) / walk.sigma;
+            eprintln!(
+                "  {} seed {seed}: {model}, drift seen {seen:+.3}σ",
+                walk.name
+            );
         }
     }
     cases

@@ -8,17 +8,31 @@
 //! 2. augurs' AutoETS picks by AICc among additive-error models without
 //!    season (level only, linear trend, damped trend) and forecasts `h` steps
 //!    with 95 % intervals; each step's spread is σᵢ = interval width / (2·1.96).
-//! 3. The forecast error at step i is split as in the ETS state-space form:
-//!    fresh observation noise with the one-step spread σ₁ at every step, plus
-//!    a Gaussian random walk for where the level goes, whose variance grows
-//!    as σᵢ² − σ₁². 2 000 level paths are drawn with a fixed seed, step by
-//!    step for all paths at once; along each path the chance that no
-//!    observation leaves [min, max] is the product of the per-step normal
-//!    probabilities, and one minus their mean is the first-passage
-//!    probability. The answer is that, but never less than the largest
-//!    single-step exit probability (an exact lower bound under the model).
-//!    Every horizon consumes the same draws for the same steps, so a longer
-//!    horizon never gives a smaller answer.
+//! 3. The forecast error follows the ETS state-space form: every step gets
+//!    a fresh error e of the one-step spread σ₁, and that same error moves
+//!    the level by α·e and the trend by β·e (damped by φ), so the error of
+//!    step i is eᵢ + Σⱼ<ᵢ cᵢ₋ⱼ·eⱼ with cₖ = α + β(φ + … + φᵏ). augurs does
+//!    not expose α, β, φ; they are read off the spreads, since
+//!    σᵢ² = σ₁²(1 + Σₖ<ᵢ cₖ²) (`passage::Shocks`).
+//!    2 000 paths are drawn with a fixed seed, step by step for all paths at
+//!    once, by sequential importance sampling: at each step a path survives
+//!    with the normal probability that the observation stays in [min, max],
+//!    and goes on with an error drawn given that it stayed; one minus the
+//!    mean product of survivals is the first-passage probability. The answer
+//!    is that, but never less than the largest single-step exit probability
+//!    (an exact lower bound under the model). Every horizon consumes the
+//!    same draws for the same steps, so a longer horizon never gives a
+//!    smaller answer.
+//!
+//! Calibration (tests/forecast_calibration.rs, random walks with drift whose
+//! true exit probability is simulated): the first version drew the level
+//! walk independently of each observation's fresh noise. Right marginals,
+//! wrong paths: an observation's error did not carry into the next, paths
+//! zig-zagged more than the model allows, and exits were over-stated (+0.07
+//! on average at 5 minutes, MAE 0.073). Drawing the paths from the state
+//! space removed that bias (MAE 0.052). What remains is mostly a drift three
+//! hours of data cannot reveal (its standard error is σ/√180 a minute), felt
+//! at one-hour horizons.
 
 use std::time::Duration;
 
