@@ -237,24 +237,20 @@ impl Store {
             }
             // An SLA with an objective keeps its history for its own window
             // (`Store::prune_objective_history`).
-            let samples = sqlx::query(
-                "DELETE FROM sla_samples WHERE at_ms < $1
-                 AND sla_id NOT IN (SELECT id FROM slas WHERE objective IS NOT NULL)",
-            )
-            .bind(prune_before_ms)
-            .execute(&mut *tx)
-            .await
-            .context("pruning SLA samples")?
-            .rows_affected();
-            let violations = sqlx::query(
-                "DELETE FROM sla_violations WHERE at_ms < $1
-                 AND sla_id NOT IN (SELECT id FROM slas WHERE objective IS NOT NULL)",
-            )
-            .bind(prune_before_ms)
-            .execute(&mut *tx)
-            .await
-            .context("pruning SLA violations")?
-            .rows_affected();
+            let mut deleted = [0; 2];
+            for (table, count) in ["sla_samples", "sla_violations"].iter().zip(&mut deleted) {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE at_ms < $1
+                     AND sla_id NOT IN (SELECT id FROM slas WHERE objective IS NOT NULL)"
+                );
+                *count = sqlx::query(&sql)
+                    .bind(prune_before_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .with_context(|| format!("pruning {table}"))?
+                    .rows_affected();
+            }
+            let [samples, violations] = deleted;
             tx.commit().await.context("record samples: commit")?;
             Ok(Pruned {
                 samples,
