@@ -1,8 +1,6 @@
 //! `/sla budget <metric> <job>` and the objective part of `/sla add …
 //! [objective <percent> [window <duration>]]` (issue 12).
 
-use chrono::Utc;
-
 use super::BotContext;
 use super::reply::Replier;
 use crate::domain::ParseError;
@@ -78,7 +76,7 @@ pub async fn budget(
     job: &str,
 ) -> Result<String, SlaError> {
     let key = ctx.sla.parse_key(metric, job)?;
-    let (sla, budget, firing) = ctx.sla.budget(&key, Utc::now()).await?;
+    let (sla, budget, firing) = ctx.sla.budget(&key, ctx.clock.now()).await?;
     Ok(budget_report(&sla, &budget, &firing, r.lang))
 }
 
