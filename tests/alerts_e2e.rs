@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use meteobot::secret::Secret;
 use support::fake_telegram::{FakeTelegram, TOKEN};
@@ -16,27 +16,19 @@ use support::spawn_app_with;
 
 /// Waits (bounded) until `chat` has received `n` messages.
 async fn wait_for_messages(telegram: &FakeTelegram, chat: i64, n: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    support::e2e::eventually(&format!("{n} messages to {chat}"), async || {
         let texts = telegram.texts_to(chat);
-        if texts.len() >= n || Instant::now() > deadline {
-            return texts;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (texts.len() >= n).then_some(texts)
+    })
+    .await
 }
 
 /// Waits (bounded) until the app has fetched `n` forecasts.
 async fn wait_for_forecasts(forecast: &FakeForecast, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while forecast.requests() < n {
-        assert!(
-            Instant::now() < deadline,
-            "only {} forecast requests",
-            forecast.requests()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::e2e::wait_for(&format!("{n} forecast requests"), async || {
+        forecast.requests() >= n
+    })
+    .await
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! series with made-up methods.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use meteobot::config::Config;
 use meteobot::secret::Secret;
@@ -74,16 +73,11 @@ async fn start_on(
 
 /// `/readyz` until it answers `want` (workers start asynchronously).
 async fn readyz_until(app: &Running, want: u16) -> Value {
-    let mut last = None;
-    for _ in 0..100 {
+    support::e2e::eventually(&format!("/readyz {want}"), async || {
         let (status, body) = app.readyz().await;
-        if status == want {
-            return body;
-        }
-        last = Some((status, body));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never answered {want}: last {last:?}");
+        (status == want).then_some(body)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -143,20 +137,7 @@ async fn an_unreachable_telegram_keeps_the_dispatcher_unready() {
     })
     .await;
     // The probe needs one failed getMe to name the reason.
-    let mut body = Value::Null;
-    for _ in 0..100 {
-        let (status, b) = app.readyz().await;
-        assert_eq!(status, 503, "{b}");
-        body = b;
-        if body["message"]
-            .as_str()
-            .unwrap()
-            .contains("cannot reach Telegram")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let body = unready_saying(&app, "cannot reach Telegram").await;
     let problems: Vec<&str> = body["problems"]
         .as_array()
         .unwrap()
@@ -269,6 +250,20 @@ async fn made_up_methods_create_no_new_series() {
 
 mod support;
 
+/// `/readyz` (always 503 here) until its message says `reason`.
+async fn unready_saying(app: &Running, reason: &str) -> Value {
+    support::e2e::eventually(&format!("/readyz naming '{reason}'"), async || {
+        let (status, body) = app.readyz().await;
+        assert_eq!(status, 503, "{body}");
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(reason)
+            .then_some(body)
+    })
+    .await
+}
+
 use support::fake_telegram::{FakeTelegram, Reply, TOKEN};
 
 #[tokio::test]
@@ -294,16 +289,7 @@ async fn a_rejected_bot_token_is_named() {
         config.telegram_api_url = Some(telegram.url());
     })
     .await;
-    let mut body = Value::Null;
-    for _ in 0..100 {
-        let (status, b) = app.readyz().await;
-        assert_eq!(status, 503, "{b}");
-        body = b;
-        if body["message"].as_str().unwrap().contains("rejected") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let body = unready_saying(&app, "rejected").await;
     assert!(
         body["problems"]
             .as_array()

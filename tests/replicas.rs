@@ -14,10 +14,10 @@ use meteobot::metrics::Metrics;
 use meteobot::notifier::{Limits, Notifier, StepOutcome};
 use meteobot::store::{LEADER, Leader, NewMessage, Store, now_ms};
 use support::drain::drain;
+use support::e2e::{eventually, wait_for};
 use support::fake_telegram::{FakeTelegram, Reply};
 use tempfile::TempDir;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 /// Two notifiers share the rows: look again soon when idle.
 const PAUSE: Duration = Duration::from_millis(50);
@@ -246,8 +246,8 @@ async fn one_leader_among_replicas_and_failover_within_two_lease_periods() {
 #[tokio::test]
 async fn a_replicas_metrics_carry_its_instance_name_and_it_leads_alone() {
     let app = support::spawn_app_with(|c| c.instance_name = "replica-7".to_owned()).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    // Alone on its database, the replica takes the lease at once.
+    let text = eventually("replica-7 leads", async || {
         let text = app
             .client
             .get(app.url("/metrics"))
@@ -257,17 +257,14 @@ async fn a_replicas_metrics_carry_its_instance_name_and_it_leads_alone() {
             .text()
             .await
             .unwrap();
-        // Alone on its database, the replica takes the lease at once.
-        if text.contains("leader{instance=\"replica-7\"} 1") {
-            assert!(
-                text.contains("registered_users_total{instance=\"replica-7\"} 0"),
-                "{text}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "never leader:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        text.contains("leader{instance=\"replica-7\"} 1")
+            .then_some(text)
+    })
+    .await;
+    assert!(
+        text.contains("registered_users_total{instance=\"replica-7\"} 0"),
+        "{text}"
+    );
     let (holder, _) = app.store.lease(LEADER).await.unwrap().expect("a lease");
     assert!(holder.starts_with("replica-7-"), "{holder}");
 }
@@ -354,8 +351,7 @@ async fn two_apps_on_one_file_poll_on_one_and_the_other_takes_over_when_it_dies(
         apps.push((addr, (kill_tx, thread)));
     }
     // Exactly one leads, and only it polls.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let leader = loop {
+    let leader = eventually("one leader that polls", async || {
         let mut leading = Vec::new();
         for (i, (addr, _)) in apps.iter().enumerate() {
             let text = scrape(*addr).await;
@@ -366,12 +362,9 @@ async fn two_apps_on_one_file_poll_on_one_and_the_other_takes_over_when_it_dies(
             }
         }
         assert!(leading.len() <= 1, "two leaders");
-        if let Some(i) = leading.pop() {
-            break i;
-        }
-        assert!(Instant::now() < deadline, "no leader polls");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        leading.pop()
+    })
+    .await;
     let other = 1 - leader;
     let text = scrape(apps[other].0).await;
     assert_eq!(sample(&text, "leader"), Some(0.0));
@@ -399,17 +392,12 @@ async fn two_apps_on_one_file_poll_on_one_and_the_other_takes_over_when_it_dies(
     assert_eq!(sample(&text, "leader"), Some(0.0));
     // ...after it (under two periods) the other takes over and polls.
     clock.advance(Duration::from_secs(11));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_for("the takeover and a poll", async || {
         let text = scrape(addr).await;
-        if sample(&text, "leader") == Some(1.0)
+        sample(&text, "leader") == Some(1.0)
             && sample(&text, "poll_cycle_duration_seconds_count").unwrap_or(0.0) >= 1.0
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no takeover:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let (_, (kill, thread)) = apps.remove(0);
     kill.send(()).unwrap();
     tokio::task::spawn_blocking(move || thread.join().unwrap())

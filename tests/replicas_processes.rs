@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use meteobot::store::Store;
 use support::fake_telegram::{Enforce, FakeTelegram, TOKEN};
-use tokio::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_meteobot");
 const CHATS: i64 = 300;
@@ -88,15 +87,10 @@ async fn three_processes_and_one_killed_deliver_600_alerts_once_under_telegrams_
     victim.wait().expect("reaped");
 
     // The others finish, taking the dead one's rows when its claims end.
-    let deadline = Instant::now() + Duration::from_secs(150);
-    loop {
-        let pending = store.pending_count().await.unwrap();
-        if pending == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{pending} still pending");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::e2e::eventually_within("every row sent", Duration::from_secs(150), async || {
+        (store.pending_count().await.unwrap() == 0).then_some(())
+    })
+    .await;
     drop(replicas);
 
     let duplicates =

@@ -99,8 +99,18 @@ pub async fn wait_for(what: &str, mut cond: impl AsyncFnMut() -> bool) {
 /// pause of the end-to-end tests: those apps run on the wall clock, so only
 /// positive outcomes are waited for; "nothing happened" is read from the
 /// store right after an explicit step, never inferred from a pause.
-pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(what, WAIT, probe).await
+}
+
+/// [`eventually`] with a limit of its own (a takeover that waits for a
+/// dead replica's claims to end).
+pub async fn eventually_within<T>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(found) = probe().await {
             return found;
